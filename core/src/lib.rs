@@ -1,0 +1,8 @@
+//! namesrv-core: a sans-IO RocketMQ NameServer.
+//!
+//! Bytes in through [`codec`], typed requests in [`protocol`], one handler per request code in
+//! [`machine`] over the [`route`], [`kv`] and [`config`] state, effects out. No sockets, files,
+//! clocks or randomness: time is an argument.
+
+pub mod codec;
+pub mod protocol;

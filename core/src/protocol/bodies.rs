@@ -1,0 +1,827 @@
+//! Bodies, with Apache's field names (spec §2): decoded leniently from fastjson output and
+//! written in the dialect the peer needs (`Dialect::Legacy` or `Dialect::Standard`).
+//! Bean properties are written in alphabetical order, as fastjson's `SortField` does.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use serde_json::{Map, Value};
+
+use crate::codec::fastjson::{self, as_i64, as_string, Dialect, JsonWriter};
+
+/// Why a body could not be decoded (answered SYSTEM_ERROR, as Apache's RemotingCommandException).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError(pub String);
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+fn err(msg: impl Into<String>) -> BodyError {
+    BodyError(msg.into())
+}
+
+fn parse_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, BodyError> {
+    match fastjson::parse(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(err(format!("{what}: the body is not a JSON object"))),
+        Err(e) => Err(err(format!("{what}: {e}"))),
+    }
+}
+
+fn int(obj: &Map<String, Value>, key: &str) -> i64 {
+    obj.get(key).and_then(as_i64).unwrap_or(0)
+}
+
+fn int32(obj: &Map<String, Value>, key: &str) -> i32 {
+    i32::try_from(int(obj, key)).unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// `DataVersion`: equality compares all three fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DataVersion {
+    pub state_version: i64,
+    pub timestamp: i64,
+    pub counter: i64,
+}
+
+impl DataVersion {
+    pub fn from_value(v: &Value) -> Self {
+        match v {
+            Value::Object(o) => Self {
+                state_version: int(o, "stateVersion"),
+                timestamp: int(o, "timestamp"),
+                counter: int(o, "counter"),
+            },
+            _ => Self::default(),
+        }
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
+        Ok(Self::from_value(&Value::Object(parse_object(
+            bytes,
+            "DataVersion",
+        )?)))
+    }
+
+    pub fn write(&self, w: &mut JsonWriter) {
+        w.begin_object();
+        w.key("counter").long(self.counter);
+        w.key("stateVersion").long(self.state_version);
+        w.key("timestamp").long(self.timestamp);
+        w.end_object();
+    }
+
+    pub fn encode(&self) -> String {
+        let mut w = JsonWriter::new(Dialect::Legacy);
+        self.write(&mut w);
+        w.finish()
+    }
+}
+
+/// The parts of a broker's `TopicConfig` the NameServer uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicConfig {
+    pub topic_name: String,
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+    pub perm: i32,
+    pub topic_sys_flag: i32,
+}
+
+impl TopicConfig {
+    fn from_value(v: &Value) -> Result<Self, BodyError> {
+        let Value::Object(o) = v else {
+            return Err(err("a topic config is not an object"));
+        };
+        // The map key is ignored, as in Apache: the name comes from the config itself.
+        let topic_name = o
+            .get("topicName")
+            .and_then(as_string)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| err("a topic config has no topicName"))?;
+        Ok(Self {
+            topic_name,
+            read_queue_nums: int32(o, "readQueueNums"),
+            write_queue_nums: int32(o, "writeQueueNums"),
+            perm: int32(o, "perm"),
+            topic_sys_flag: int32(o, "topicSysFlag"),
+        })
+    }
+
+    /// `TopicConfig.decode` of the compressed form: `"name readQ writeQ perm filterType[ attrs]"`.
+    fn from_compact(text: &str) -> Result<Self, BodyError> {
+        let parts: Vec<&str> = text.split(' ').collect();
+        let [name, r, w, p, _filter, ..] = parts.as_slice() else {
+            return Err(err(format!(
+                "compressed topic config {text:?} has fewer than 5 fields"
+            )));
+        };
+        let num = |s: &str, what: &str| {
+            s.parse::<i32>()
+                .map_err(|_| err(format!("compressed topic config {text:?}: bad {what}")))
+        };
+        Ok(Self {
+            topic_name: (*name).to_owned(),
+            read_queue_nums: num(r, "readQueueNums")?,
+            write_queue_nums: num(w, "writeQueueNums")?,
+            perm: num(p, "perm")?,
+            // Not carried in the compressed form (spec §2.1.2): always 0.
+            topic_sys_flag: 0,
+        })
+    }
+}
+
+/// `TopicConfigSerializeWrapper` / `TopicConfigAndMappingSerializeWrapper`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TopicConfigWrapper {
+    pub data_version: DataVersion,
+    pub topic_configs: Vec<TopicConfig>,
+    /// Static-topic mapping info (`topicQueueMappingInfoMap`), passed through opaquely.
+    pub mapping_infos: BTreeMap<String, Value>,
+}
+
+impl TopicConfigWrapper {
+    fn from_object(o: &Map<String, Value>) -> Result<Self, BodyError> {
+        let data_version = o
+            .get("dataVersion")
+            .map(DataVersion::from_value)
+            .unwrap_or_default();
+        let mut topic_configs = Vec::new();
+        match o.get("topicConfigTable") {
+            Some(Value::Object(table)) => {
+                for v in table.values() {
+                    topic_configs.push(TopicConfig::from_value(v)?);
+                }
+            }
+            None | Some(Value::Null) => {}
+            Some(_) => return Err(err("topicConfigTable is not an object")),
+        }
+        let mut mapping_infos = BTreeMap::new();
+        if let Some(Value::Object(m)) = o.get("topicQueueMappingInfoMap") {
+            for (topic, info) in m {
+                if info.is_object() {
+                    mapping_infos.insert(topic.clone(), info.clone());
+                }
+            }
+        }
+        Ok(Self {
+            data_version,
+            topic_configs,
+            mapping_infos,
+        })
+    }
+}
+
+/// What a REGISTER_BROKER body carries.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RegisterBrokerBody {
+    pub wrapper: TopicConfigWrapper,
+    /// `None` for legacy bodies: the filter-server table is then left alone.
+    pub filter_server_list: Option<Vec<String>>,
+}
+
+/// Hard bound on an inflated register body: a zip bomb cannot make us allocate more.
+pub const MAX_INFLATED_BODY: usize = 64 * 1024 * 1024;
+
+impl RegisterBrokerBody {
+    /// Decodes the body of REGISTER_BROKER per spec §2.1 step 2.
+    ///
+    /// Deliberate deviation: a body that starts like a zlib stream (`0x78`) is inflated even
+    /// when the header says `compressed=false`, because 5.x Java brokers with
+    /// `compressedRegister=true` always send `compressed=false` (spec §7.3) and Apache then
+    /// fails to decode them.
+    pub fn decode(
+        body: Option<&[u8]>,
+        version: i32,
+        compressed: bool,
+        max_inflated: usize,
+    ) -> Result<Self, BodyError> {
+        let legacy = version < crate::protocol::version::V3_0_11;
+        let Some(body) = body.filter(|b| !b.is_empty()) else {
+            return Ok(Self {
+                wrapper: TopicConfigWrapper::default(),
+                filter_server_list: if legacy { None } else { Some(Vec::new()) },
+            });
+        };
+        if legacy {
+            let o = parse_object(body, "TopicConfigSerializeWrapper")?;
+            return Ok(Self {
+                wrapper: TopicConfigWrapper::from_object(&o)?,
+                filter_server_list: None,
+            });
+        }
+        let looks_zlib = body.first() == Some(&0x78);
+        if compressed || looks_zlib {
+            let plain = inflate(body, max_inflated)?;
+            return Self::decode_compact(&plain, version);
+        }
+        let o = parse_object(body, "RegisterBrokerBody")?;
+        let wrapper = match o.get("topicConfigSerializeWrapper") {
+            Some(Value::Object(w)) => TopicConfigWrapper::from_object(w)?,
+            None | Some(Value::Null) => TopicConfigWrapper::default(),
+            Some(_) => return Err(err("topicConfigSerializeWrapper is not an object")),
+        };
+        let filter_server_list = match o.get("filterServerList") {
+            Some(Value::Array(items)) => items.iter().filter_map(as_string).collect(),
+            _ => Vec::new(),
+        };
+        Ok(Self {
+            wrapper,
+            filter_server_list: Some(filter_server_list),
+        })
+    }
+
+    /// The plaintext layout of `RegisterBrokerBody.encode(true)` (spec §2.1.2).
+    fn decode_compact(plain: &[u8], version: i32) -> Result<Self, BodyError> {
+        let mut r = Cursor { s: plain, i: 0 };
+        let dv_bytes = r.chunk("dataVersion")?;
+        let data_version = DataVersion::decode(dv_bytes)?;
+        let count = r.count("topic count")?;
+        let mut topic_configs = Vec::new();
+        for _ in 0..count {
+            let text = std::str::from_utf8(r.chunk("topic config")?)
+                .map_err(|_| err("compressed topic config is not UTF-8"))?;
+            topic_configs.push(TopicConfig::from_compact(text)?);
+        }
+        let fs = r.chunk("filterServerList")?;
+        let filter_server_list = match fastjson::parse(fs) {
+            Ok(Value::Array(items)) => items.iter().filter_map(as_string).collect(),
+            _ => return Err(err("compressed filterServerList is not a JSON array")),
+        };
+        let mut mapping_infos = BTreeMap::new();
+        if version >= crate::protocol::version::V5_0_0 && r.remaining() > 0 {
+            let n = r.count("mapping count")?;
+            for _ in 0..n {
+                let info = fastjson::parse(r.chunk("mapping info")?)
+                    .map_err(|e| err(format!("compressed mapping info: {e}")))?;
+                if let Some(topic) = info.get("topic").and_then(as_string) {
+                    mapping_infos.insert(topic, info);
+                }
+            }
+        }
+        Ok(Self {
+            wrapper: TopicConfigWrapper {
+                data_version,
+                topic_configs,
+                mapping_infos,
+            },
+            filter_server_list: Some(filter_server_list),
+        })
+    }
+
+    /// Encodes the uncompressed JSON form, as a 5.x broker sends it (used by tests and tools).
+    pub fn encode_json(&self) -> String {
+        let mut w = JsonWriter::new(Dialect::Legacy);
+        w.begin_object();
+        w.key("filterServerList").begin_array();
+        for s in self.filter_server_list.iter().flatten() {
+            w.elem().string(s);
+        }
+        w.end_array();
+        w.key("topicConfigSerializeWrapper").begin_object();
+        w.key("dataVersion");
+        self.wrapper.data_version.write(&mut w);
+        w.key("topicConfigTable").begin_object();
+        for tc in &self.wrapper.topic_configs {
+            w.key(&tc.topic_name).begin_object();
+            w.key("order").bool(false);
+            w.key("perm").long(tc.perm.into());
+            w.key("readQueueNums").long(tc.read_queue_nums.into());
+            w.key("topicFilterType").string("SINGLE_TAG");
+            w.key("topicName").string(&tc.topic_name);
+            w.key("topicSysFlag").long(tc.topic_sys_flag.into());
+            w.key("writeQueueNums").long(tc.write_queue_nums.into());
+            w.end_object();
+        }
+        w.end_object();
+        w.key("topicQueueMappingInfoMap").begin_object();
+        for (topic, info) in &self.wrapper.mapping_infos {
+            w.key(topic).value(info);
+        }
+        w.end_object();
+        w.end_object();
+        w.end_object();
+        w.finish()
+    }
+
+    /// Encodes the compressed form (zlib over the compact layout), as `encode(true)` does.
+    pub fn encode_compressed(&self, with_mapping: bool) -> Vec<u8> {
+        let mut plain = Vec::new();
+        let chunk = |out: &mut Vec<u8>, b: &[u8]| {
+            out.extend_from_slice(&(b.len() as i32).to_be_bytes());
+            out.extend_from_slice(b);
+        };
+        chunk(&mut plain, self.wrapper.data_version.encode().as_bytes());
+        plain.extend_from_slice(&(self.wrapper.topic_configs.len() as i32).to_be_bytes());
+        for tc in &self.wrapper.topic_configs {
+            let text = format!(
+                "{} {} {} {} SINGLE_TAG {{}}",
+                tc.topic_name, tc.read_queue_nums, tc.write_queue_nums, tc.perm
+            );
+            chunk(&mut plain, text.as_bytes());
+        }
+        let mut w = JsonWriter::new(Dialect::Legacy);
+        w.begin_array();
+        for s in self.filter_server_list.iter().flatten() {
+            w.elem().string(s);
+        }
+        w.end_array();
+        chunk(&mut plain, w.finish().as_bytes());
+        if with_mapping {
+            plain.extend_from_slice(&(self.wrapper.mapping_infos.len() as i32).to_be_bytes());
+            for info in self.wrapper.mapping_infos.values() {
+                let mut w = JsonWriter::new(Dialect::Legacy);
+                w.value(info);
+                chunk(&mut plain, w.finish().as_bytes());
+            }
+        }
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        let _ = std::io::Write::write_all(&mut enc, &plain);
+        enc.finish().unwrap_or_default()
+    }
+}
+
+/// Inflates a zlib stream, failing once the output would exceed `max`.
+pub fn inflate(body: &[u8], max: usize) -> Result<Vec<u8>, BodyError> {
+    let mut out = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    flate2::read::ZlibDecoder::new(body)
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            err(format!(
+                "Failed to decode RegisterBrokerBody: bad zlib stream: {e}"
+            ))
+        })?;
+    if out.len() > max {
+        return Err(err(format!(
+            "Failed to decode RegisterBrokerBody: inflates beyond {max} bytes"
+        )));
+    }
+    Ok(out)
+}
+
+struct Cursor<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn remaining(&self) -> usize {
+        self.s.len().saturating_sub(self.i)
+    }
+
+    fn count(&mut self, what: &str) -> Result<usize, BodyError> {
+        let b = self
+            .s
+            .get(self.i..self.i + 4)
+            .ok_or_else(|| err(format!("compressed body truncated at {what}")))?;
+        self.i += 4;
+        let n = i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        // Each entry needs at least its 4-byte length, so a count can be checked up front.
+        usize::try_from(n)
+            .ok()
+            .filter(|n| n.saturating_mul(4) <= self.remaining())
+            .ok_or_else(|| err(format!("compressed body: {what} {n} is impossible")))
+    }
+
+    fn chunk(&mut self, what: &str) -> Result<&'a [u8], BodyError> {
+        let b = self
+            .s
+            .get(self.i..self.i + 4)
+            .ok_or_else(|| err(format!("compressed body truncated at {what}")))?;
+        let n = i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        self.i += 4;
+        let n = usize::try_from(n)
+            .map_err(|_| err(format!("compressed body: negative length for {what}")))?;
+        let end = self
+            .i
+            .checked_add(n)
+            .ok_or_else(|| err("compressed body: length overflow"))?;
+        let out = self
+            .s
+            .get(self.i..end)
+            .ok_or_else(|| err(format!("compressed body truncated in {what}")))?;
+        self.i = end;
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Route bodies
+
+/// `QueueData`: one broker's queues for a topic.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct QueueData {
+    pub broker_name: String,
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+    pub perm: i32,
+    pub topic_sys_flag: i32,
+}
+
+impl QueueData {
+    pub fn from_value(v: &Value) -> Result<Self, BodyError> {
+        let Value::Object(o) = v else {
+            return Err(err("a queueData entry is not an object"));
+        };
+        Ok(Self {
+            broker_name: o
+                .get("brokerName")
+                .and_then(as_string)
+                .ok_or_else(|| err("a queueData entry has no brokerName"))?,
+            read_queue_nums: int32(o, "readQueueNums"),
+            write_queue_nums: int32(o, "writeQueueNums"),
+            perm: int32(o, "perm"),
+            // Pre-2021 peers spell it topicSynFlag.
+            topic_sys_flag: o
+                .get("topicSysFlag")
+                .or_else(|| o.get("topicSynFlag"))
+                .and_then(as_i64)
+                .and_then(|v| i32::try_from(v).ok())
+                .unwrap_or(0),
+        })
+    }
+
+    pub fn write(&self, w: &mut JsonWriter) {
+        w.begin_object();
+        w.key("brokerName").string(&self.broker_name);
+        w.key("perm").long(self.perm.into());
+        w.key("readQueueNums").long(self.read_queue_nums.into());
+        w.key("topicSysFlag").long(self.topic_sys_flag.into());
+        w.key("writeQueueNums").long(self.write_queue_nums.into());
+        w.end_object();
+    }
+}
+
+/// `BrokerData`: a broker group (one name, ids → addresses).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerData {
+    pub cluster: String,
+    pub broker_name: String,
+    pub broker_addrs: BTreeMap<i64, String>,
+    pub zone_name: Option<String>,
+    pub enable_acting_master: bool,
+}
+
+impl BrokerData {
+    pub fn from_value(v: &Value) -> Result<Self, BodyError> {
+        let Value::Object(o) = v else {
+            return Err(err("a brokerData entry is not an object"));
+        };
+        let mut broker_addrs = BTreeMap::new();
+        if let Some(Value::Object(m)) = o.get("brokerAddrs") {
+            for (k, a) in m {
+                let id = k
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| err(format!("broker id {k:?} is not a number")))?;
+                if let Some(a) = as_string(a) {
+                    broker_addrs.insert(id, a);
+                }
+            }
+        }
+        Ok(Self {
+            cluster: o.get("cluster").and_then(as_string).unwrap_or_default(),
+            broker_name: o.get("brokerName").and_then(as_string).unwrap_or_default(),
+            broker_addrs,
+            zone_name: o.get("zoneName").and_then(as_string),
+            enable_acting_master: o
+                .get("enableActingMaster")
+                .and_then(fastjson::as_bool)
+                .unwrap_or(false),
+        })
+    }
+
+    pub fn write(&self, w: &mut JsonWriter) {
+        w.begin_object();
+        w.key("brokerAddrs").begin_object();
+        for (id, addr) in &self.broker_addrs {
+            w.long_key(*id).string(addr);
+        }
+        w.end_object();
+        w.key("brokerName").string(&self.broker_name);
+        w.key("cluster").string(&self.cluster);
+        // Always written: rocketmq-client-rust 1.0.0 requires it (the 5.x shape).
+        w.key("enableActingMaster").bool(self.enable_acting_master);
+        if let Some(zone) = &self.zone_name {
+            w.key("zoneName").string(zone);
+        }
+        w.end_object();
+    }
+}
+
+/// `TopicRouteData`, the answer to GET_ROUTEINFO_BY_TOPIC.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TopicRouteData {
+    pub order_topic_conf: Option<String>,
+    pub queue_datas: Vec<QueueData>,
+    pub broker_datas: Vec<BrokerData>,
+    pub filter_server_table: BTreeMap<String, Vec<String>>,
+    pub topic_queue_mapping_by_broker: Option<BTreeMap<String, Value>>,
+}
+
+impl TopicRouteData {
+    pub fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
+        let o = parse_object(bytes, "TopicRouteData")?;
+        let list = |key: &str| match o.get(key) {
+            Some(Value::Array(items)) => Ok(items.as_slice()),
+            None | Some(Value::Null) => Ok(&[][..]),
+            Some(_) => Err(err(format!("{key} is not an array"))),
+        };
+        let queue_datas = list("queueDatas")?
+            .iter()
+            .map(QueueData::from_value)
+            .collect::<Result<_, _>>()?;
+        let broker_datas = list("brokerDatas")?
+            .iter()
+            .map(BrokerData::from_value)
+            .collect::<Result<_, _>>()?;
+        let mut filter_server_table = BTreeMap::new();
+        if let Some(Value::Object(m)) = o.get("filterServerTable") {
+            for (addr, servers) in m {
+                if let Value::Array(items) = servers {
+                    filter_server_table
+                        .insert(addr.clone(), items.iter().filter_map(as_string).collect());
+                }
+            }
+        }
+        let topic_queue_mapping_by_broker = match o.get("topicQueueMappingByBroker") {
+            Some(Value::Object(m)) => Some(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            _ => None,
+        };
+        Ok(Self {
+            order_topic_conf: o.get("orderTopicConf").and_then(as_string),
+            queue_datas,
+            broker_datas,
+            filter_server_table,
+            topic_queue_mapping_by_broker,
+        })
+    }
+
+    pub fn encode(&self, dialect: Dialect) -> String {
+        let mut w = JsonWriter::new(dialect);
+        w.begin_object();
+        w.key("brokerDatas").begin_array();
+        for bd in &self.broker_datas {
+            w.elem();
+            bd.write(&mut w);
+        }
+        w.end_array();
+        w.key("filterServerTable").begin_object();
+        for (addr, servers) in &self.filter_server_table {
+            w.key(addr).begin_array();
+            for s in servers {
+                w.elem().string(s);
+            }
+            w.end_array();
+        }
+        w.end_object();
+        if let Some(conf) = &self.order_topic_conf {
+            w.key("orderTopicConf").string(conf);
+        }
+        w.key("queueDatas").begin_array();
+        for qd in &self.queue_datas {
+            w.elem();
+            qd.write(&mut w);
+        }
+        w.end_array();
+        if let Some(m) = &self.topic_queue_mapping_by_broker {
+            w.key("topicQueueMappingByBroker").begin_object();
+            for (bname, info) in m {
+                w.key(bname).value(info);
+            }
+            w.end_object();
+        }
+        w.end_object();
+        w.finish()
+    }
+}
+
+/// `ClusterInfo`, the answer to GET_BROKER_CLUSTER_INFO.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterInfo {
+    pub broker_addr_table: BTreeMap<String, BrokerData>,
+    pub cluster_addr_table: BTreeMap<String, Vec<String>>,
+}
+
+impl ClusterInfo {
+    pub fn encode(&self, dialect: Dialect) -> String {
+        let mut w = JsonWriter::new(dialect);
+        w.begin_object();
+        w.key("brokerAddrTable").begin_object();
+        for (name, bd) in &self.broker_addr_table {
+            w.key(name);
+            bd.write(&mut w);
+        }
+        w.end_object();
+        w.key("clusterAddrTable").begin_object();
+        for (cluster, names) in &self.cluster_addr_table {
+            w.key(cluster).begin_array();
+            for n in names {
+                w.elem().string(n);
+            }
+            w.end_array();
+        }
+        w.end_object();
+        w.end_object();
+        w.finish()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
+        let o = parse_object(bytes, "ClusterInfo")?;
+        let mut info = Self::default();
+        if let Some(Value::Object(m)) = o.get("brokerAddrTable") {
+            for (name, bd) in m {
+                info.broker_addr_table
+                    .insert(name.clone(), BrokerData::from_value(bd)?);
+            }
+        }
+        if let Some(Value::Object(m)) = o.get("clusterAddrTable") {
+            for (cluster, names) in m {
+                if let Value::Array(items) = names {
+                    info.cluster_addr_table.insert(
+                        cluster.clone(),
+                        items.iter().filter_map(as_string).collect(),
+                    );
+                }
+            }
+        }
+        Ok(info)
+    }
+}
+
+/// `KVTable`: `{"table":{...}}`.
+pub fn encode_kv_table(table: &BTreeMap<String, String>) -> String {
+    let mut w = JsonWriter::new(Dialect::Legacy);
+    w.begin_object().key("table").begin_object();
+    for (k, v) in table {
+        w.key(k).string(v);
+    }
+    w.end_object().end_object();
+    w.finish()
+}
+
+pub fn decode_kv_table(bytes: &[u8]) -> Result<BTreeMap<String, String>, BodyError> {
+    let o = parse_object(bytes, "KVTable")?;
+    let mut out = BTreeMap::new();
+    if let Some(Value::Object(m)) = o.get("table") {
+        for (k, v) in m {
+            if let Some(v) = as_string(v) {
+                out.insert(k.clone(), v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `TopicList`: `{"brokerAddr":..,"topicList":[..]}` (brokerAddr only for the system list).
+pub fn encode_topic_list<'a>(
+    topics: impl IntoIterator<Item = &'a str>,
+    broker_addr: Option<&str>,
+) -> String {
+    let mut w = JsonWriter::new(Dialect::Legacy);
+    w.begin_object();
+    if let Some(addr) = broker_addr {
+        w.key("brokerAddr").string(addr);
+    }
+    w.key("topicList").begin_array();
+    for t in topics {
+        w.elem().string(t);
+    }
+    w.end_array().end_object();
+    w.finish()
+}
+
+pub fn decode_topic_list(bytes: &[u8]) -> Result<Vec<String>, BodyError> {
+    let o = parse_object(bytes, "TopicList")?;
+    match o.get("topicList") {
+        Some(Value::Array(items)) => Ok(items.iter().filter_map(as_string).collect()),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// `GetBrokerMemberGroupResponseBody`.
+pub fn encode_broker_member_group(
+    cluster: &str,
+    broker_name: &str,
+    addrs: &BTreeMap<i64, String>,
+    dialect: Dialect,
+) -> String {
+    let mut w = JsonWriter::new(dialect);
+    w.begin_object().key("brokerMemberGroup").begin_object();
+    w.key("brokerAddrs").begin_object();
+    for (id, a) in addrs {
+        w.long_key(*id).string(a);
+    }
+    w.end_object();
+    w.key("brokerName").string(broker_name);
+    w.key("cluster").string(cluster);
+    w.end_object().end_object();
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tc(name: &str) -> TopicConfig {
+        TopicConfig {
+            topic_name: name.into(),
+            read_queue_nums: 4,
+            write_queue_nums: 4,
+            perm: 6,
+            topic_sys_flag: 0,
+        }
+    }
+
+    #[test]
+    fn register_body_json_round_trip() {
+        let body = RegisterBrokerBody {
+            wrapper: TopicConfigWrapper {
+                data_version: DataVersion {
+                    state_version: 1,
+                    timestamp: 2,
+                    counter: 3,
+                },
+                topic_configs: vec![tc("A"), tc("B")],
+                mapping_infos: BTreeMap::new(),
+            },
+            filter_server_list: Some(vec!["f:1".into()]),
+        };
+        let json = body.encode_json();
+        let back = RegisterBrokerBody::decode(Some(json.as_bytes()), 479, false, MAX_INFLATED_BODY)
+            .unwrap();
+        assert_eq!(back, body);
+    }
+
+    #[test]
+    fn register_body_compressed_round_trip_drops_sys_flag() {
+        let mut t = tc("A");
+        t.topic_sys_flag = 3;
+        let body = RegisterBrokerBody {
+            wrapper: TopicConfigWrapper {
+                data_version: DataVersion::default(),
+                topic_configs: vec![t],
+                mapping_infos: BTreeMap::new(),
+            },
+            filter_server_list: Some(vec![]),
+        };
+        let z = body.encode_compressed(false);
+        let back = RegisterBrokerBody::decode(Some(&z), 400, true, MAX_INFLATED_BODY).unwrap();
+        assert_eq!(back.wrapper.topic_configs, vec![tc("A")]);
+        // Sniffed even when the header says uncompressed (5.x broker quirk).
+        let back = RegisterBrokerBody::decode(Some(&z), 400, false, MAX_INFLATED_BODY).unwrap();
+        assert_eq!(back.wrapper.topic_configs, vec![tc("A")]);
+    }
+
+    #[test]
+    fn zip_bomb_is_bounded() {
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut enc, &vec![0u8; 10 << 20]).unwrap();
+        let z = enc.finish().unwrap();
+        let e = RegisterBrokerBody::decode(Some(&z), 479, true, 1 << 20).unwrap_err();
+        assert!(e.0.contains("inflates beyond"), "{e}");
+    }
+
+    #[test]
+    fn route_dialects() {
+        let mut addrs = BTreeMap::new();
+        addrs.insert(0, "10.0.0.1:10911".to_string());
+        let r = TopicRouteData {
+            broker_datas: vec![BrokerData {
+                cluster: "C".into(),
+                broker_name: "b".into(),
+                broker_addrs: addrs,
+                zone_name: None,
+                enable_acting_master: false,
+            }],
+            queue_datas: vec![QueueData {
+                broker_name: "b".into(),
+                read_queue_nums: 4,
+                write_queue_nums: 4,
+                perm: 6,
+                topic_sys_flag: 0,
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            r.encode(Dialect::Legacy),
+            r#"{"brokerDatas":[{"brokerAddrs":{0:"10.0.0.1:10911"},"brokerName":"b","cluster":"C","enableActingMaster":false}],"filterServerTable":{},"queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]}"#
+        );
+        assert!(r
+            .encode(Dialect::Standard)
+            .contains(r#"{"0":"10.0.0.1:10911"}"#));
+        assert_eq!(
+            TopicRouteData::decode(r.encode(Dialect::Legacy).as_bytes()).unwrap(),
+            r
+        );
+    }
+}

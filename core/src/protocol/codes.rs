@@ -1,0 +1,194 @@
+//! Request, response and language codes, named as Apache names them
+//! (`RequestCode.java`, `ResponseCode.java`, `RemotingSysResponseCode.java`, `LanguageCode.java`).
+
+/// The request codes a NameServer answers, plus the one it sends (905).
+pub mod request {
+    pub const PUT_KV_CONFIG: i32 = 100;
+    pub const GET_KV_CONFIG: i32 = 101;
+    pub const DELETE_KV_CONFIG: i32 = 102;
+    pub const REGISTER_BROKER: i32 = 103;
+    pub const UNREGISTER_BROKER: i32 = 104;
+    pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
+    pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
+    pub const WIPE_WRITE_PERM_OF_BROKER: i32 = 205;
+    pub const GET_ALL_TOPIC_LIST_FROM_NAMESERVER: i32 = 206;
+    pub const DELETE_TOPIC_IN_NAMESRV: i32 = 216;
+    pub const REGISTER_TOPIC_IN_NAMESRV: i32 = 217;
+    pub const GET_KVLIST_BY_NAMESPACE: i32 = 219;
+    pub const GET_TOPICS_BY_CLUSTER: i32 = 224;
+    pub const GET_SYSTEM_TOPIC_LIST_FROM_NS: i32 = 304;
+    pub const GET_UNIT_TOPIC_LIST: i32 = 311;
+    pub const GET_HAS_UNIT_SUB_TOPIC_LIST: i32 = 312;
+    pub const GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST: i32 = 313;
+    pub const UPDATE_NAMESRV_CONFIG: i32 = 318;
+    pub const GET_NAMESRV_CONFIG: i32 = 319;
+    pub const QUERY_DATA_VERSION: i32 = 322;
+    pub const ADD_WRITE_PERM_OF_BROKER: i32 = 327;
+    pub const GET_BROKER_MEMBER_GROUP: i32 = 901;
+    pub const BROKER_HEARTBEAT: i32 = 904;
+    /// Outbound, NameServer → broker (oneway).
+    pub const NOTIFY_MIN_BROKER_ID_CHANGE: i32 = 905;
+
+    /// Apache's name for a request code, for logs and metrics.
+    pub fn name(code: i32) -> &'static str {
+        match code {
+            PUT_KV_CONFIG => "PUT_KV_CONFIG",
+            GET_KV_CONFIG => "GET_KV_CONFIG",
+            DELETE_KV_CONFIG => "DELETE_KV_CONFIG",
+            REGISTER_BROKER => "REGISTER_BROKER",
+            UNREGISTER_BROKER => "UNREGISTER_BROKER",
+            GET_ROUTEINFO_BY_TOPIC => "GET_ROUTEINFO_BY_TOPIC",
+            GET_BROKER_CLUSTER_INFO => "GET_BROKER_CLUSTER_INFO",
+            WIPE_WRITE_PERM_OF_BROKER => "WIPE_WRITE_PERM_OF_BROKER",
+            GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
+            DELETE_TOPIC_IN_NAMESRV => "DELETE_TOPIC_IN_NAMESRV",
+            REGISTER_TOPIC_IN_NAMESRV => "REGISTER_TOPIC_IN_NAMESRV",
+            GET_KVLIST_BY_NAMESPACE => "GET_KVLIST_BY_NAMESPACE",
+            GET_TOPICS_BY_CLUSTER => "GET_TOPICS_BY_CLUSTER",
+            GET_SYSTEM_TOPIC_LIST_FROM_NS => "GET_SYSTEM_TOPIC_LIST_FROM_NS",
+            GET_UNIT_TOPIC_LIST => "GET_UNIT_TOPIC_LIST",
+            GET_HAS_UNIT_SUB_TOPIC_LIST => "GET_HAS_UNIT_SUB_TOPIC_LIST",
+            GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST => "GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST",
+            UPDATE_NAMESRV_CONFIG => "UPDATE_NAMESRV_CONFIG",
+            GET_NAMESRV_CONFIG => "GET_NAMESRV_CONFIG",
+            QUERY_DATA_VERSION => "QUERY_DATA_VERSION",
+            ADD_WRITE_PERM_OF_BROKER => "ADD_WRITE_PERM_OF_BROKER",
+            GET_BROKER_MEMBER_GROUP => "GET_BROKER_MEMBER_GROUP",
+            BROKER_HEARTBEAT => "BROKER_HEARTBEAT",
+            NOTIFY_MIN_BROKER_ID_CHANGE => "NOTIFY_MIN_BROKER_ID_CHANGE",
+            _ => "UNKNOWN",
+        }
+    }
+
+    /// Every request code the NameServer handles (the 23 of spec §2).
+    pub const HANDLED: [i32; 23] = [
+        PUT_KV_CONFIG,
+        GET_KV_CONFIG,
+        DELETE_KV_CONFIG,
+        REGISTER_BROKER,
+        UNREGISTER_BROKER,
+        GET_ROUTEINFO_BY_TOPIC,
+        GET_BROKER_CLUSTER_INFO,
+        WIPE_WRITE_PERM_OF_BROKER,
+        GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+        DELETE_TOPIC_IN_NAMESRV,
+        REGISTER_TOPIC_IN_NAMESRV,
+        GET_KVLIST_BY_NAMESPACE,
+        GET_TOPICS_BY_CLUSTER,
+        GET_SYSTEM_TOPIC_LIST_FROM_NS,
+        GET_UNIT_TOPIC_LIST,
+        GET_HAS_UNIT_SUB_TOPIC_LIST,
+        GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST,
+        UPDATE_NAMESRV_CONFIG,
+        GET_NAMESRV_CONFIG,
+        QUERY_DATA_VERSION,
+        ADD_WRITE_PERM_OF_BROKER,
+        GET_BROKER_MEMBER_GROUP,
+        BROKER_HEARTBEAT,
+    ];
+}
+
+/// Response codes (`RemotingSysResponseCode` and the subset of `ResponseCode` a NameServer uses).
+pub mod response {
+    pub const SUCCESS: i32 = 0;
+    pub const SYSTEM_ERROR: i32 = 1;
+    pub const SYSTEM_BUSY: i32 = 2;
+    pub const REQUEST_CODE_NOT_SUPPORTED: i32 = 3;
+    pub const NO_PERMISSION: i32 = 16;
+    pub const TOPIC_NOT_EXIST: i32 = 17;
+    pub const QUERY_NOT_FOUND: i32 = 22;
+    pub const GO_AWAY: i32 = 1500;
+}
+
+/// `MQVersion.Version` ordinals that change behaviour.
+pub mod version {
+    /// Bodies of REGISTER_BROKER are `RegisterBrokerBody` from here on; older ones are legacy wrappers.
+    pub const V3_0_11: i32 = 37;
+    /// Route replies are standard JSON from here on (apache/rocketmq#4473).
+    pub const V4_9_4: i32 = 401;
+    /// Compressed register bodies carry the static-topic mapping section from here on.
+    pub const V5_0_0: i32 = 413;
+    pub const V5_3_1: i32 = 475;
+    /// What our replies announce (Apache 5.3.3, `MQVersion.CURRENT_VERSION`).
+    pub const CURRENT: i32 = 479;
+}
+
+/// `LanguageCode`: a byte on the binary wire, an enum name in JSON. Unknown bytes are kept as they came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LanguageCode(pub u8);
+
+impl LanguageCode {
+    pub const JAVA: Self = Self(0);
+    pub const CPP: Self = Self(1);
+    pub const DOTNET: Self = Self(2);
+    pub const PYTHON: Self = Self(3);
+    pub const DELPHI: Self = Self(4);
+    pub const ERLANG: Self = Self(5);
+    pub const RUBY: Self = Self(6);
+    pub const OTHER: Self = Self(7);
+    pub const HTTP: Self = Self(8);
+    pub const GO: Self = Self(9);
+    pub const PHP: Self = Self(10);
+    pub const OMS: Self = Self(11);
+    pub const RUST: Self = Self(12);
+    pub const NODE_JS: Self = Self(13);
+
+    const NAMES: [&'static str; 14] = [
+        "JAVA", "CPP", "DOTNET", "PYTHON", "DELPHI", "ERLANG", "RUBY", "OTHER", "HTTP", "GO",
+        "PHP", "OMS", "RUST", "NODE_JS",
+    ];
+
+    /// The enum name; bytes Apache does not know are written as `OTHER`.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .get(usize::from(self.0))
+            .copied()
+            .unwrap_or("OTHER")
+    }
+
+    /// Parses an enum name. fastjson maps unknown names to null; we keep them as `OTHER`.
+    pub fn from_name(name: &str) -> Self {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| u8::try_from(i).ok())
+            .map(Self)
+            .unwrap_or(Self::OTHER)
+    }
+
+    pub fn is_known(self) -> bool {
+        usize::from(self.0) < Self::NAMES.len()
+    }
+}
+
+/// Header serialization (`SerializeType.java`): the high byte of the header-length word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SerializeType {
+    Json,
+    RocketMq,
+}
+
+impl SerializeType {
+    pub fn code(self) -> u8 {
+        match self {
+            SerializeType::Json => 0,
+            SerializeType::RocketMq => 1,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(SerializeType::Json),
+            1 => Some(SerializeType::RocketMq),
+            _ => None,
+        }
+    }
+}
+
+/// Flag bits of a command.
+pub mod flag {
+    /// Set on responses (`RPC_TYPE`).
+    pub const RESPONSE: i32 = 1;
+    /// Set on oneway requests (`RPC_ONEWAY`): processed, never answered.
+    pub const ONEWAY: i32 = 2;
+}

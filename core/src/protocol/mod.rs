@@ -1,0 +1,9 @@
+//! The protocol's vocabulary: codes, commands, typed headers and bodies.
+
+pub mod bodies;
+pub mod codes;
+pub mod command;
+pub mod headers;
+
+pub use codes::{flag, request, response, version, LanguageCode, SerializeType};
+pub use command::RemotingCommand;
