@@ -5,4 +5,10 @@
 //! clocks or randomness: time is an argument.
 
 pub mod codec;
+pub mod config;
+pub mod kv;
+pub mod machine;
 pub mod protocol;
+pub mod route;
+
+pub use machine::{Effect, Input, NameServer};

@@ -1,0 +1,296 @@
+//! `NamesrvConfig` + `NettyServerConfig` (spec §5): every key under Apache's name with Apache's
+//! default, read live by the handlers, so UPDATE_NAMESRV_CONFIG takes effect at once wherever
+//! Apache reads the key per request.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A config value type: parsed from and rendered to `.properties` text.
+pub trait ConfigValue: Sized {
+    fn parse_value(s: &str) -> Result<Self, String>;
+    fn render(&self) -> String;
+}
+
+impl ConfigValue for bool {
+    fn parse_value(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            t if t.eq_ignore_ascii_case("true") => Ok(true),
+            t if t.eq_ignore_ascii_case("false") => Ok(false),
+            t => Err(format!("expected true or false, got {t:?}")),
+        }
+    }
+    fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ConfigValue for i32 {
+    fn parse_value(s: &str) -> Result<Self, String> {
+        s.trim()
+            .parse()
+            .map_err(|_| format!("expected an integer, got {:?}", s.trim()))
+    }
+    fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ConfigValue for i64 {
+    fn parse_value(s: &str) -> Result<Self, String> {
+        s.trim()
+            .parse()
+            .map_err(|_| format!("expected an integer, got {:?}", s.trim()))
+    }
+    fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ConfigValue for String {
+    fn parse_value(s: &str) -> Result<Self, String> {
+        // MixAll.properties2Object trims strings.
+        Ok(s.trim().to_owned())
+    }
+    fn render(&self) -> String {
+        self.clone()
+    }
+}
+
+/// One documented key, for `-p`, the README table and tooling.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyDoc {
+    pub key: &'static str,
+    pub doc: &'static str,
+}
+
+macro_rules! config {
+    ($( $(#[$m:meta])* $field:ident : $ty:ty = $key:literal, $default:expr, $doc:literal; )*) => {
+        /// Every NameServer setting. Unknown keys from a `-c` file are kept in `extra`
+        /// (Apache's `Configuration` keeps them too, and GET_NAMESRV_CONFIG shows them).
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct NamesrvConfig {
+            $( $(#[$m])* pub $field: $ty, )*
+            pub extra: BTreeMap<String, String>,
+        }
+
+        impl Default for NamesrvConfig {
+            fn default() -> Self {
+                Self { $( $field: $default, )* extra: BTreeMap::new() }
+            }
+        }
+
+        impl NamesrvConfig {
+            pub const KEYS: &'static [KeyDoc] = &[
+                $( KeyDoc { key: $key, doc: $doc }, )*
+            ];
+
+            /// The value of a known key, or of an extra one.
+            pub fn get(&self, key: &str) -> Option<String> {
+                match key {
+                    $( $key => Some(self.$field.render()), )*
+                    _ => self.extra.get(key).cloned(),
+                }
+            }
+
+            /// Sets a known key. `Ok(false)`: not a key we know (the caller decides what that means).
+            pub fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
+                match key {
+                    $( $key => { self.$field = <$ty as ConfigValue>::parse_value(value)?; Ok(true) } )*
+                    _ => Ok(false),
+                }
+            }
+
+            pub fn is_known_key(key: &str) -> bool {
+                matches!(key, $( $key )|*)
+            }
+        }
+    };
+}
+
+config! {
+    // --- NamesrvConfig ------------------------------------------------------------------------
+    rocketmq_home: String = "rocketmqHome", String::new(), "RocketMQ home; from ROCKETMQ_HOME. Never settable remotely.";
+    kv_config_path: String = "kvConfigPath", String::from("~/namesrv/kvConfig.json"), "KV store file. Never settable remotely.";
+    config_store_path: String = "configStorePath", String::from("~/namesrv/namesrv.properties"), "Where UPDATE_NAMESRV_CONFIG persists; the -c file when given. Never settable remotely.";
+    product_env_name: String = "productEnvName", String::from("center"), "Cluster-test mode only (not supported).";
+    cluster_test: bool = "clusterTest", false, "Apache's cluster-test mode; not supported, a warning if set.";
+    order_message_enable: bool = "orderMessageEnable", false, "Attach orderTopicConf from KV to route replies.";
+    return_order_topic_config_to_broker: bool = "returnOrderTopicConfigToBroker", true, "Return the ORDER_TOPIC_CONFIG table in REGISTER_BROKER replies.";
+    client_request_thread_pool_nums: i32 = "clientRequestThreadPoolNums", 8, "Accepted for compatibility; no thread pools here.";
+    default_thread_pool_nums: i32 = "defaultThreadPoolNums", 16, "Accepted for compatibility; no thread pools here.";
+    client_request_thread_pool_queue_capacity: i32 = "clientRequestThreadPoolQueueCapacity", 50000, "Accepted for compatibility.";
+    default_thread_pool_queue_capacity: i32 = "defaultThreadPoolQueueCapacity", 10000, "Accepted for compatibility.";
+    scan_not_active_broker_interval: i64 = "scanNotActiveBrokerInterval", 5000, "Accepted for compatibility: brokers expire exactly at their deadline, no scan.";
+    un_register_broker_queue_capacity: i32 = "unRegisterBrokerQueueCapacity", 3000, "Accepted for compatibility: unregistration is immediate, no queue.";
+    support_acting_master: bool = "supportActingMaster", false, "Show the lowest surviving slave as master (read-only) in routes.";
+    enable_all_topic_list: bool = "enableAllTopicList", true, "Answer GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206).";
+    enable_topic_list: bool = "enableTopicList", true, "Answer 224 and 311-313.";
+    notify_min_broker_id_changed: bool = "notifyMinBrokerIdChanged", false, "Send NOTIFY_MIN_BROKER_ID_CHANGE (905) to brokers.";
+    enable_controller_in_namesrv: bool = "enableControllerInNamesrv", false, "Not supported (the controller is a separate protocol).";
+    need_wait_for_service: bool = "needWaitForService", false, "Answer route queries with SYSTEM_ERROR until waitSecondsForService after start.";
+    wait_seconds_for_service: i32 = "waitSecondsForService", 45, "See needWaitForService.";
+    delete_topic_with_broker_registration: bool = "deleteTopicWithBrokerRegistration", false, "A master's registration removes its topics it no longer lists.";
+    config_black_list: String = "configBlackList", String::from("configBlackList;configStorePath;kvConfigPath"), "Keys UPDATE_NAMESRV_CONFIG may not set (';'-separated), on top of the fixed four.";
+    // --- NettyServerConfig --------------------------------------------------------------------
+    bind_address: String = "bindAddress", String::from("0.0.0.0"), "Listen address.";
+    listen_port: i32 = "listenPort", 9876, "Listen port.";
+    server_worker_threads: i32 = "serverWorkerThreads", 8, "Accepted for compatibility.";
+    server_callback_executor_threads: i32 = "serverCallbackExecutorThreads", 0, "Accepted for compatibility.";
+    server_selector_threads: i32 = "serverSelectorThreads", 3, "Accepted for compatibility.";
+    server_oneway_semaphore_value: i32 = "serverOnewaySemaphoreValue", 256, "Accepted for compatibility.";
+    server_async_semaphore_value: i32 = "serverAsyncSemaphoreValue", 64, "Accepted for compatibility.";
+    server_channel_max_idle_time_seconds: i32 = "serverChannelMaxIdleTimeSeconds", 120, "Close connections idle this long (0 = never).";
+    server_socket_snd_buf_size: i32 = "serverSocketSndBufSize", 0, "Accepted for compatibility (OS default).";
+    server_socket_rcv_buf_size: i32 = "serverSocketRcvBufSize", 0, "Accepted for compatibility (OS default).";
+    write_buffer_high_water_mark: i32 = "writeBufferHighWaterMark", 0, "Accepted for compatibility.";
+    write_buffer_low_water_mark: i32 = "writeBufferLowWaterMark", 0, "Accepted for compatibility.";
+    server_socket_backlog: i32 = "serverSocketBacklog", 1024, "Listen backlog.";
+    server_netty_worker_group_enable: bool = "serverNettyWorkerGroupEnable", true, "Accepted for compatibility.";
+    server_pooled_byte_buf_allocator_enable: bool = "serverPooledByteBufAllocatorEnable", true, "Accepted for compatibility.";
+    enable_shutdown_gracefully: bool = "enableShutdownGracefully", false, "While shutting down, answer requests of version > 475 with GO_AWAY (1500).";
+    shutdown_wait_time_seconds: i32 = "shutdownWaitTimeSeconds", 30, "Longest wait for in-flight requests at shutdown.";
+    use_epoll_native_selector: bool = "useEpollNativeSelector", false, "Accepted for compatibility.";
+    // --- ours ---------------------------------------------------------------------------------
+    frame_max_length: i64 = "frameMaxLength", 16_777_216, "Largest frame accepted (Apache's -Dcom.rocketmq.remoting.frameMaxLength).";
+    server_max_connections: i32 = "serverMaxConnections", 65_536, "Connections beyond this are closed at accept, with a log line.";
+}
+
+/// Keys no remote update may set, whatever `configBlackList` says (spec §5.3).
+pub const FIXED_BLACKLIST: [&str; 4] = [
+    "configBlackList",
+    "configStorePath",
+    "kvConfigPath",
+    "rocketmqHome",
+];
+
+/// Why UPDATE_NAMESRV_CONFIG was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpdateError {
+    /// → 16 NO_PERMISSION "Can not update config in black list."
+    Blacklisted(String),
+    /// A control character in a key or value: it would inject lines into the persisted file.
+    ControlCharacter(String),
+    /// A known key with a value of the wrong type.
+    BadValue { key: String, reason: String },
+}
+
+impl NamesrvConfig {
+    /// The effective blacklist: the fixed four plus `configBlackList`.
+    pub fn blacklist(&self) -> BTreeSet<String> {
+        let mut set: BTreeSet<String> = FIXED_BLACKLIST.iter().map(|s| (*s).to_owned()).collect();
+        set.extend(
+            self.config_black_list
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+        set
+    }
+
+    /// UPDATE_NAMESRV_CONFIG: all or nothing. Unknown keys are ignored, as Apache's
+    /// `mergeIfExist` ignores them. Returns whether anything was applied.
+    pub fn apply_remote_update(&mut self, props: &[(String, String)]) -> Result<bool, UpdateError> {
+        let blacklist = self.blacklist();
+        if let Some((k, _)) = props.iter().find(|(k, _)| blacklist.contains(k)) {
+            return Err(UpdateError::Blacklisted(k.clone()));
+        }
+        if let Some((k, _)) = props
+            .iter()
+            .find(|(k, v)| has_control_char(k) || has_control_char(v))
+        {
+            return Err(UpdateError::ControlCharacter(k.clone()));
+        }
+        let mut next = self.clone();
+        let mut applied = false;
+        for (k, v) in props {
+            match next.set(k, v) {
+                Ok(known) => applied |= known,
+                Err(reason) => {
+                    return Err(UpdateError::BadValue {
+                        key: k.clone(),
+                        reason,
+                    })
+                }
+            }
+        }
+        *self = next;
+        Ok(applied)
+    }
+
+    /// Every key and value, sorted by key (what GET_NAMESRV_CONFIG returns and what is persisted).
+    pub fn all_properties(&self) -> BTreeMap<String, String> {
+        let mut all = self.extra.clone();
+        for k in Self::KEYS {
+            if let Some(v) = self.get(k.key) {
+                all.insert(k.key.to_owned(), v);
+            }
+        }
+        all
+    }
+
+    /// `key=value\n` lines sorted by key, values raw, as `MixAll.properties2String` writes them.
+    pub fn to_properties_text(&self) -> String {
+        let mut s = String::new();
+        for (k, v) in self.all_properties() {
+            s.push_str(&k);
+            s.push('=');
+            s.push_str(&v);
+            s.push('\n');
+        }
+        s
+    }
+}
+
+fn has_control_char(s: &str) -> bool {
+    s.chars().any(|c| c.is_control())
+}
+
+/// Parses `.properties` text as `Properties.load` does (escapes, `\uXXXX`, continuations).
+pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    java_properties::PropertiesIter::new(text.as_bytes())
+        .read_into(|k, v| out.push((k, v)))
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newline_injection_is_refused() {
+        let mut c = NamesrvConfig::default();
+        let props = parse_properties("productEnvName=x\\nkvConfigPath=/etc/cron.d/x\n").unwrap();
+        assert_eq!(props[0].1, "x\nkvConfigPath=/etc/cron.d/x");
+        assert_eq!(
+            c.apply_remote_update(&props),
+            Err(UpdateError::ControlCharacter("productEnvName".into()))
+        );
+        assert_eq!(c.product_env_name, "center");
+    }
+
+    #[test]
+    fn blacklist_and_live_keys() {
+        let mut c = NamesrvConfig::default();
+        for k in [
+            "configStorePath",
+            "kvConfigPath",
+            "configBlackList",
+            "rocketmqHome",
+        ] {
+            let r = c.apply_remote_update(&[(k.into(), "x".into())]);
+            assert_eq!(r, Err(UpdateError::Blacklisted(k.into())));
+        }
+        assert_eq!(
+            c.apply_remote_update(&[("enableTopicList".into(), "false".into())]),
+            Ok(true)
+        );
+        assert!(!c.enable_topic_list);
+        assert_eq!(
+            c.apply_remote_update(&[("{key".into(), "value}".into())]),
+            Ok(false)
+        );
+        assert!(c.to_properties_text().contains("enableTopicList=false\n"));
+    }
+}

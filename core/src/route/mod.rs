@@ -1,0 +1,329 @@
+//! `RouteInfoManager` (spec §3): the five route tables, registration, cleanup and queries.
+//!
+//! Tables are `BTreeMap`s so every answer and every simulation trace is deterministic.
+//! One cleanup path serves UNREGISTER_BROKER, connection close and expiry
+//! ([`RouteInfo::remove_live_entry`] / [`RouteInfo::unregister`]).
+
+pub mod cleanup;
+pub mod query;
+pub mod register;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::protocol::bodies::{BrokerData, DataVersion, QueueData};
+
+pub use register::{RegisterArgs, RegisterOutcome};
+
+/// A connection, as numbered by the io shell.
+pub type ConnId = u64;
+
+/// Milliseconds on the caller's clock. The core never reads a clock.
+pub type Millis = u64;
+
+/// `DEFAULT_BROKER_CHANNEL_EXPIRED_TIME`.
+pub const DEFAULT_HEARTBEAT_TIMEOUT_MS: Millis = 120_000;
+
+pub const MASTER_ID: i64 = 0;
+
+/// `PermName`.
+pub mod perm {
+    pub const PRIORITY: i32 = 8;
+    pub const READ: i32 = 4;
+    pub const WRITE: i32 = 2;
+    pub const INHERIT: i32 = 1;
+}
+
+/// Key of the live and filter-server tables. The same address in two clusters is two brokers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BrokerAddrInfo {
+    pub cluster: String,
+    pub addr: String,
+}
+
+impl BrokerAddrInfo {
+    pub fn new(cluster: &str, addr: &str) -> Self {
+        Self {
+            cluster: cluster.to_owned(),
+            addr: addr.to_owned(),
+        }
+    }
+}
+
+/// `BrokerLiveInfo`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerLiveInfo {
+    pub last_update: Millis,
+    pub timeout_ms: Millis,
+    pub data_version: DataVersion,
+    /// The connection that registered last; only its close removes the broker.
+    pub conn: Option<ConnId>,
+    pub ha_server_addr: String,
+}
+
+impl BrokerLiveInfo {
+    pub fn deadline(&self) -> Millis {
+        self.last_update.saturating_add(self.timeout_ms)
+    }
+}
+
+/// Why a broker address left the tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemovalCause {
+    Unregistered,
+    ConnectionClosed,
+    Expired,
+    /// Fenced by a master with a higher state version (spec §3.3 step 6).
+    Fenced,
+    /// Its id was taken over by another address without an unregister.
+    Displaced,
+}
+
+impl RemovalCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovalCause::Unregistered => "unregistered",
+            RemovalCause::ConnectionClosed => "connection_closed",
+            RemovalCause::Expired => "expired",
+            RemovalCause::Fenced => "fenced",
+            RemovalCause::Displaced => "displaced",
+        }
+    }
+}
+
+/// A NOTIFY_MIN_BROKER_ID_CHANGE to send (spec §3.9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinBrokerIdChange {
+    pub targets: Vec<String>,
+    pub min_broker_id: i64,
+    pub min_broker_addr: String,
+    pub offline_broker_addr: Option<String>,
+    pub ha_broker_addr: Option<String>,
+}
+
+/// Something worth a log line or a metric.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteEvent {
+    BrokerRegistered {
+        cluster: String,
+        broker_name: String,
+        broker_addr: String,
+        broker_id: i64,
+        first: bool,
+    },
+    BrokerRemoved {
+        cluster: String,
+        broker_addr: String,
+        broker_names: Vec<String>,
+        cause: RemovalCause,
+    },
+}
+
+/// The route tables.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RouteInfo {
+    pub(crate) topic_queue_table: BTreeMap<String, BTreeMap<String, QueueData>>,
+    pub(crate) broker_addr_table: BTreeMap<String, BrokerData>,
+    pub(crate) cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) broker_live_table: BTreeMap<BrokerAddrInfo, BrokerLiveInfo>,
+    pub(crate) filter_server_table: BTreeMap<BrokerAddrInfo, Vec<String>>,
+    pub(crate) topic_queue_mapping_info_table: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Expiry queue: (deadline, broker) for every live entry.
+    pub(crate) deadlines: BTreeSet<(Millis, BrokerAddrInfo)>,
+}
+
+impl RouteInfo {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    // --- read access for tests, the simulator and tools -------------------------------------
+
+    pub fn topic_queue_table(&self) -> &BTreeMap<String, BTreeMap<String, QueueData>> {
+        &self.topic_queue_table
+    }
+
+    pub fn broker_addr_table(&self) -> &BTreeMap<String, BrokerData> {
+        &self.broker_addr_table
+    }
+
+    pub fn cluster_addr_table(&self) -> &BTreeMap<String, BTreeSet<String>> {
+        &self.cluster_addr_table
+    }
+
+    pub fn broker_live_table(&self) -> &BTreeMap<BrokerAddrInfo, BrokerLiveInfo> {
+        &self.broker_live_table
+    }
+
+    pub fn filter_server_table(&self) -> &BTreeMap<BrokerAddrInfo, Vec<String>> {
+        &self.filter_server_table
+    }
+
+    pub fn topic_queue_mapping_info_table(&self) -> &BTreeMap<String, BTreeMap<String, Value>> {
+        &self.topic_queue_mapping_info_table
+    }
+
+    /// The earliest instant at which a broker expires, if any broker is live.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.deadlines.first().map(|(d, _)| *d)
+    }
+
+    // --- liveness -------------------------------------------------------------------------------
+
+    pub(crate) fn set_live(&mut self, key: BrokerAddrInfo, info: BrokerLiveInfo) {
+        if let Some(old) = self.broker_live_table.get(&key) {
+            self.deadlines.remove(&(old.deadline(), key.clone()));
+        }
+        self.deadlines.insert((info.deadline(), key.clone()));
+        self.broker_live_table.insert(key, info);
+    }
+
+    pub(crate) fn remove_live(&mut self, key: &BrokerAddrInfo) -> Option<BrokerLiveInfo> {
+        let old = self.broker_live_table.remove(key)?;
+        self.deadlines.remove(&(old.deadline(), key.clone()));
+        self.filter_server_table.remove(key);
+        Some(old)
+    }
+
+    /// Refreshes `lastUpdateTimestamp` (QUERY_DATA_VERSION, BROKER_HEARTBEAT). Unknown → no-op.
+    pub fn update_broker_info_update_timestamp(
+        &mut self,
+        cluster: &str,
+        addr: &str,
+        now: Millis,
+    ) -> bool {
+        let key = BrokerAddrInfo::new(cluster, addr);
+        let Some(info) = self.broker_live_table.get(&key) else {
+            return false;
+        };
+        let mut info = info.clone();
+        info.last_update = now;
+        self.set_live(key, info);
+        true
+    }
+
+    /// Live entries whose deadline is at or before `now`, earliest first.
+    pub fn expired_at(&self, now: Millis) -> Vec<BrokerAddrInfo> {
+        self.deadlines
+            .iter()
+            .take_while(|(d, _)| *d <= now)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    /// Live entries registered through `conn`.
+    pub fn live_entries_on(&self, conn: ConnId) -> Vec<BrokerAddrInfo> {
+        self.broker_live_table
+            .iter()
+            .filter(|(_, v)| v.conn == Some(conn))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Names of broker groups in `cluster` that list `addr`: the groups a live entry stands for.
+    /// Membership is by the cluster's name set and by `BrokerData.cluster`, so a group that
+    /// registered under a second cluster name is still found (Java only checks the latter).
+    pub(crate) fn groups_referencing(&self, cluster: &str, addr: &str) -> Vec<String> {
+        let in_set = self.cluster_addr_table.get(cluster);
+        self.broker_addr_table
+            .iter()
+            .filter(|(name, bd)| {
+                (bd.cluster == cluster || in_set.is_some_and(|s| s.contains(*name)))
+                    && bd.broker_addrs.values().any(|a| a == addr)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    // --- invariants -----------------------------------------------------------------------------
+
+    /// The tables' invariants, checked by the unit tests, the simulator and the fuzzer after
+    /// every step. Returns the first violation found.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (topic, qdm) in &self.topic_queue_table {
+            if qdm.is_empty() {
+                return Err(format!("topic {topic} has no queue data"));
+            }
+            for (name, qd) in qdm {
+                if &qd.broker_name != name {
+                    return Err(format!(
+                        "topic {topic}: queue data keyed {name} names {}",
+                        qd.broker_name
+                    ));
+                }
+            }
+        }
+        for (cluster, names) in &self.cluster_addr_table {
+            if names.is_empty() {
+                return Err(format!("cluster {cluster} has no brokers"));
+            }
+            for n in names {
+                if !self.broker_addr_table.contains_key(n) {
+                    return Err(format!("cluster {cluster} lists unknown broker {n}"));
+                }
+            }
+        }
+        for (name, bd) in &self.broker_addr_table {
+            if bd.broker_addrs.is_empty() {
+                return Err(format!("broker group {name} has no addresses"));
+            }
+            if !self.cluster_addr_table.values().any(|s| s.contains(name)) {
+                return Err(format!("broker group {name} is in no cluster"));
+            }
+            for addr in bd.broker_addrs.values() {
+                let live = self.broker_live_table.keys().any(|k| {
+                    k.addr == *addr
+                        && (bd.cluster == k.cluster
+                            || self
+                                .cluster_addr_table
+                                .get(&k.cluster)
+                                .is_some_and(|s| s.contains(name)))
+                });
+                if !live {
+                    return Err(format!("broker {name} address {addr} has no live entry"));
+                }
+            }
+            let mut seen = BTreeSet::new();
+            for addr in bd.broker_addrs.values() {
+                if !seen.insert(addr) {
+                    return Err(format!("broker {name} lists address {addr} under two ids"));
+                }
+            }
+        }
+        for key in self.broker_live_table.keys() {
+            if self.groups_referencing(&key.cluster, &key.addr).is_empty() {
+                return Err(format!("orphan live entry {}@{}", key.addr, key.cluster));
+            }
+        }
+        for key in self.filter_server_table.keys() {
+            if !self.broker_live_table.contains_key(key) {
+                return Err(format!(
+                    "filter servers for {}@{} without a live entry",
+                    key.addr, key.cluster
+                ));
+            }
+        }
+        if self.deadlines.len() != self.broker_live_table.len() {
+            return Err("expiry queue and live table differ in size".into());
+        }
+        for (k, v) in &self.broker_live_table {
+            if !self.deadlines.contains(&(v.deadline(), k.clone())) {
+                return Err(format!(
+                    "live entry {}@{} missing from the expiry queue",
+                    k.addr, k.cluster
+                ));
+            }
+        }
+        for (topic, m) in &self.topic_queue_mapping_info_table {
+            for bname in m.keys() {
+                if !self.broker_addr_table.contains_key(bname) {
+                    return Err(format!(
+                        "static mapping of {topic} names unknown broker {bname}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

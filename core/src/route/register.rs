@@ -1,0 +1,354 @@
+//! `registerBroker` (spec §3.3) and `registerTopic` (§2.14).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{
+    perm, BrokerAddrInfo, BrokerLiveInfo, ConnId, Millis, MinBrokerIdChange, RemovalCause,
+    RouteEvent, RouteInfo, DEFAULT_HEARTBEAT_TIMEOUT_MS, MASTER_ID,
+};
+use crate::protocol::bodies::{
+    BrokerData, DataVersion, QueueData, TopicConfig, TopicConfigWrapper,
+};
+
+/// Everything `registerBroker` takes.
+#[derive(Clone, Debug)]
+pub struct RegisterArgs<'a> {
+    pub cluster: &'a str,
+    pub addr: &'a str,
+    pub name: &'a str,
+    pub id: i64,
+    pub ha_addr: &'a str,
+    pub zone_name: Option<&'a str>,
+    pub timeout_ms: Option<i64>,
+    /// `None`: a pre-5.x broker.
+    pub enable_acting_master: Option<bool>,
+    pub wrapper: &'a TopicConfigWrapper,
+    /// `None`: leave the filter-server table alone (legacy bodies).
+    pub filter_server_list: Option<&'a [String]>,
+    pub conn: Option<ConnId>,
+}
+
+/// The result of a registration that was not refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegisterOutcome {
+    /// Returned to slaves: the master's HA address and address.
+    pub ha_server_addr: Option<String>,
+    pub master_addr: Option<String>,
+    pub notify: Option<MinBrokerIdChange>,
+    pub events: Vec<RouteEvent>,
+}
+
+/// Settings `registerBroker` reads.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RegisterSettings {
+    pub delete_topic_with_broker_registration: bool,
+    pub notify_min_broker_id_changed: bool,
+}
+
+impl RouteInfo {
+    /// `RouteInfoManager.registerBroker`. `Err(())` is the single-topic guard's refusal
+    /// (→ SYSTEM_ERROR "register broker failed").
+    ///
+    /// Deliberate deviations (README "Deviations"): the guard and the state-version fence are
+    /// checked before anything is written, so a refused registration leaves no half-made broker
+    /// group behind; an address displaced from its id loses its live entry (no orphans).
+    pub fn register_broker(
+        &mut self,
+        a: &RegisterArgs<'_>,
+        settings: RegisterSettings,
+        now: Millis,
+    ) -> Result<RegisterOutcome, ()> {
+        let mut out = RegisterOutcome::default();
+        let dv = a.wrapper.data_version;
+
+        // Step 7 (checked first): a single-topic registration from an id the group does not know
+        // is an incremental registration racing the first full one (apache/rocketmq#4522).
+        let knows_id = self
+            .broker_addr_table
+            .get(a.name)
+            .is_some_and(|bd| bd.broker_addrs.contains_key(&a.id));
+        if !knows_id && a.wrapper.topic_configs.len() == 1 {
+            return Err(());
+        }
+
+        // Step 6 (checked first): state-version fencing against the current holder of the id.
+        if let Some(old_addr) = self
+            .broker_addr_table
+            .get(a.name)
+            .and_then(|bd| bd.broker_addrs.get(&a.id))
+            .filter(|old| old.as_str() != a.addr)
+        {
+            let holder = BrokerAddrInfo::new(a.cluster, old_addr);
+            if let Some(live) = self.broker_live_table.get(&holder) {
+                if live.data_version.state_version > dv.state_version {
+                    // The fenced address leaves this group and, if nothing else lists it, the live table.
+                    let removed = self.remove_addr_from_group(a.name, a.addr);
+                    self.gc_live_for_addr(a.addr);
+                    self.clean_topics_after_removal(&removed);
+                    out.events.push(RouteEvent::BrokerRemoved {
+                        cluster: a.cluster.to_owned(),
+                        broker_addr: a.addr.to_owned(),
+                        broker_names: vec![a.name.to_owned()],
+                        cause: RemovalCause::Fenced,
+                    });
+                    return Ok(out);
+                }
+            }
+        }
+
+        // Step 1.
+        self.cluster_addr_table
+            .entry(a.cluster.to_owned())
+            .or_default()
+            .insert(a.name.to_owned());
+
+        // Step 2: the group; its cluster is fixed at first registration.
+        let mut register_first = false;
+        let bd = self
+            .broker_addr_table
+            .entry(a.name.to_owned())
+            .or_insert_with(|| {
+                register_first = true;
+                BrokerData {
+                    cluster: a.cluster.to_owned(),
+                    broker_name: a.name.to_owned(),
+                    broker_addrs: BTreeMap::new(),
+                    zone_name: None,
+                    enable_acting_master: false,
+                }
+            });
+
+        // Step 3: last writer wins, for every member.
+        let is_old_version_broker = a.enable_acting_master.is_none();
+        bd.enable_acting_master = a.enable_acting_master.unwrap_or(false);
+        bd.zone_name = a.zone_name.map(str::to_owned);
+
+        // Step 4.
+        let prev_min = bd.broker_addrs.keys().next().copied().unwrap_or(0);
+        let is_min_broker_id_changed = !bd.broker_addrs.is_empty() && a.id < prev_min
+            || bd.broker_addrs.is_empty() && a.id < 0;
+
+        // Step 5: one address, one id (the slave → master switch).
+        bd.broker_addrs.retain(|k, v| !(v == a.addr && *k != a.id));
+
+        // Step 8.
+        let old_addr = bd.broker_addrs.insert(a.id, a.addr.to_owned());
+        register_first |= old_addr.as_deref().is_none_or(str::is_empty);
+        let is_master = a.id == MASTER_ID;
+        let min_id = bd.broker_addrs.keys().next().copied().unwrap_or(a.id);
+        let is_prime_slave = !is_old_version_broker && !is_master && a.id == min_id;
+        let acting_master = bd.enable_acting_master;
+        let group_addrs = bd.broker_addrs.clone();
+
+        if let Some(displaced) = old_addr.filter(|o| !o.is_empty() && o != a.addr) {
+            // Java leaves the displaced address's live entry behind forever (spec §3.5).
+            if self.gc_live_for_addr(&displaced) {
+                out.events.push(RouteEvent::BrokerRemoved {
+                    cluster: a.cluster.to_owned(),
+                    broker_addr: displaced,
+                    broker_names: vec![a.name.to_owned()],
+                    cause: RemovalCause::Displaced,
+                });
+            }
+        }
+
+        // Step 9: topic configs from the master or the prime slave.
+        let key = BrokerAddrInfo::new(a.cluster, a.addr);
+        let dv_changed = self
+            .broker_live_table
+            .get(&key)
+            .is_none_or(|l| l.data_version != dv);
+        if is_master || is_prime_slave {
+            if settings.delete_topic_with_broker_registration && a.wrapper.mapping_infos.is_empty()
+            {
+                let keep: std::collections::BTreeSet<&str> = a
+                    .wrapper
+                    .topic_configs
+                    .iter()
+                    .map(|tc| tc.topic_name.as_str())
+                    .collect();
+                self.topic_queue_table.retain(|topic, qdm| {
+                    if !keep.contains(topic.as_str()) {
+                        qdm.remove(a.name);
+                    }
+                    !qdm.is_empty()
+                });
+            }
+            for tc in &a.wrapper.topic_configs {
+                let topic_missing = self
+                    .topic_queue_table
+                    .get(&tc.topic_name)
+                    .is_none_or(|qdm| !qdm.contains_key(a.name));
+                if register_first || dv_changed || topic_missing {
+                    let mut tc = tc.clone();
+                    if is_prime_slave && acting_master {
+                        tc.perm &= !perm::WRITE;
+                    }
+                    self.create_and_update_queue_data(a.name, &tc);
+                }
+            }
+            if dv_changed || register_first {
+                for (topic, info) in &a.wrapper.mapping_infos {
+                    let bname = info
+                        .get("bname")
+                        .and_then(Value::as_str)
+                        .unwrap_or(a.name)
+                        .to_owned();
+                    // Only mappings of a known group are kept, so they can be cleaned with it.
+                    if self.broker_addr_table.contains_key(&bname) {
+                        self.topic_queue_mapping_info_table
+                            .entry(topic.clone())
+                            .or_default()
+                            .insert(bname, info.clone());
+                    }
+                }
+            }
+        }
+
+        // Step 10.
+        let timeout_ms = a
+            .timeout_ms
+            .and_then(|t| Millis::try_from(t).ok())
+            .filter(|t| *t > 0)
+            .unwrap_or(DEFAULT_HEARTBEAT_TIMEOUT_MS);
+        self.set_live(
+            key.clone(),
+            BrokerLiveInfo {
+                last_update: now,
+                timeout_ms,
+                data_version: dv,
+                conn: a.conn,
+                ha_server_addr: a.ha_addr.to_owned(),
+            },
+        );
+
+        // Step 11.
+        if let Some(list) = a.filter_server_list {
+            if list.is_empty() {
+                self.filter_server_table.remove(&key);
+            } else {
+                self.filter_server_table.insert(key.clone(), list.to_vec());
+            }
+        }
+
+        // Step 12: slaves learn their master.
+        if a.id != MASTER_ID {
+            if let Some(master_addr) = group_addrs.get(&MASTER_ID) {
+                if let Some(master) = self
+                    .broker_live_table
+                    .get(&BrokerAddrInfo::new(a.cluster, master_addr))
+                {
+                    out.ha_server_addr = Some(master.ha_server_addr.clone());
+                    out.master_addr = Some(master_addr.clone());
+                }
+            }
+        }
+
+        // Step 13.
+        if is_min_broker_id_changed && settings.notify_min_broker_id_changed {
+            out.notify = min_id_change(&group_addrs, None, Some(a.ha_addr));
+        }
+
+        out.events.push(RouteEvent::BrokerRegistered {
+            cluster: a.cluster.to_owned(),
+            broker_name: a.name.to_owned(),
+            broker_addr: a.addr.to_owned(),
+            broker_id: a.id,
+            first: register_first,
+        });
+        Ok(out)
+    }
+
+    fn create_and_update_queue_data(&mut self, broker_name: &str, tc: &TopicConfig) {
+        let qd = QueueData {
+            broker_name: broker_name.to_owned(),
+            read_queue_nums: tc.read_queue_nums,
+            write_queue_nums: tc.write_queue_nums,
+            perm: tc.perm,
+            topic_sys_flag: tc.topic_sys_flag,
+        };
+        self.topic_queue_table
+            .entry(tc.topic_name.clone())
+            .or_default()
+            .insert(broker_name.to_owned(), qd);
+    }
+
+    /// `registerTopic` (REGISTER_TOPIC_IN_NAMESRV). Apache's partial application on an existing
+    /// topic is kept: entries before the first unknown broker stay applied.
+    pub fn register_topic(&mut self, topic: &str, queue_datas: &[QueueData]) {
+        if queue_datas.is_empty() {
+            return;
+        }
+        if let Some(qdm) = self.topic_queue_table.get_mut(topic) {
+            for qd in queue_datas {
+                if !self.broker_addr_table.contains_key(&qd.broker_name) {
+                    return;
+                }
+                qdm.insert(qd.broker_name.clone(), qd.clone());
+            }
+        } else {
+            if queue_datas
+                .iter()
+                .any(|qd| !self.broker_addr_table.contains_key(&qd.broker_name))
+            {
+                return;
+            }
+            let qdm = queue_datas
+                .iter()
+                .map(|qd| (qd.broker_name.clone(), qd.clone()))
+                .collect();
+            self.topic_queue_table.insert(topic.to_owned(), qdm);
+        }
+    }
+
+    /// `isBrokerTopicConfigChanged`: true when unknown or when the stored version differs.
+    pub fn is_broker_topic_config_changed(
+        &self,
+        cluster: &str,
+        addr: &str,
+        dv: Option<&DataVersion>,
+    ) -> bool {
+        match (
+            self.broker_live_table
+                .get(&BrokerAddrInfo::new(cluster, addr)),
+            dv,
+        ) {
+            (Some(live), Some(dv)) => live.data_version != *dv,
+            _ => true,
+        }
+    }
+
+    /// `queryBrokerTopicConfig`: the stored data version of a live broker.
+    pub fn query_broker_topic_config(&self, cluster: &str, addr: &str) -> Option<DataVersion> {
+        self.broker_live_table
+            .get(&BrokerAddrInfo::new(cluster, addr))
+            .map(|l| l.data_version)
+    }
+}
+
+/// Targets and fields of NOTIFY_MIN_BROKER_ID_CHANGE for a group's address map (spec §3.9).
+pub(crate) fn min_id_change(
+    addrs: &BTreeMap<i64, String>,
+    offline: Option<&str>,
+    ha: Option<&str>,
+) -> Option<MinBrokerIdChange> {
+    let (&min_id, min_addr) = addrs.iter().next()?;
+    let targets = if offline.is_some() || addrs.len() == 1 {
+        addrs.values().cloned().collect()
+    } else {
+        addrs
+            .iter()
+            .filter(|(id, _)| **id != min_id)
+            .map(|(_, a)| a.clone())
+            .collect()
+    };
+    Some(MinBrokerIdChange {
+        targets,
+        min_broker_id: min_id,
+        min_broker_addr: min_addr.clone(),
+        offline_broker_addr: offline.map(str::to_owned),
+        ha_broker_addr: ha.filter(|h| !h.is_empty()).map(str::to_owned),
+    })
+}

@@ -1,0 +1,319 @@
+//! A driver for the core state machine: builds wire-level requests, feeds them with virtual
+//! time, and checks the tables' invariants after every step.
+
+use bytes::Bytes;
+use namesrv_core::config::NamesrvConfig;
+use namesrv_core::kv::KvConfig;
+use namesrv_core::protocol::bodies::{
+    decode_topic_list, ClusterInfo, DataVersion, RegisterBrokerBody, TopicConfig,
+    TopicConfigWrapper, TopicRouteData,
+};
+use namesrv_core::protocol::{flag, request, response, RemotingCommand};
+use namesrv_core::{Effect, Input, NameServer};
+
+/// A topic config as Apache's tests build them: r = w = 8, perm 6.
+pub fn topic(name: &str) -> TopicConfig {
+    TopicConfig {
+        topic_name: name.into(),
+        read_queue_nums: 8,
+        write_queue_nums: 8,
+        perm: 6,
+        topic_sys_flag: 0,
+    }
+}
+
+pub fn topics(names: &[&str]) -> Vec<TopicConfig> {
+    names.iter().map(|n| topic(n)).collect()
+}
+
+/// `DataVersion{counter, timestamp}`.
+pub fn dv(counter: i64, timestamp: i64) -> DataVersion {
+    DataVersion {
+        state_version: 0,
+        timestamp,
+        counter,
+    }
+}
+
+/// A REGISTER_BROKER request under construction.
+#[derive(Clone, Debug)]
+pub struct Reg {
+    pub cluster: String,
+    pub addr: String,
+    pub name: String,
+    pub id: i64,
+    pub ha: String,
+    /// `None` omits the header field (a pre-5.x broker).
+    pub enable_acting_master: Option<bool>,
+    pub topics: Vec<TopicConfig>,
+    pub dv: DataVersion,
+    pub timeout_ms: Option<i64>,
+    pub zone: Option<String>,
+    pub filter_servers: Vec<String>,
+    pub version: i32,
+    pub compressed: bool,
+    pub with_crc: bool,
+    pub oneway: bool,
+}
+
+impl Reg {
+    /// A 5.x master-style registration: enableActingMaster=false, DataVersion{1, 1000}.
+    pub fn new(cluster: &str, addr: &str, name: &str, id: i64) -> Self {
+        Self {
+            cluster: cluster.into(),
+            addr: addr.into(),
+            name: name.into(),
+            id,
+            ha: String::new(),
+            enable_acting_master: Some(false),
+            topics: Vec::new(),
+            dv: dv(1, 1000),
+            timeout_ms: None,
+            zone: None,
+            filter_servers: Vec::new(),
+            version: 479,
+            compressed: false,
+            with_crc: true,
+            oneway: false,
+        }
+    }
+
+    pub fn ha(mut self, ha: &str) -> Self {
+        self.ha = ha.into();
+        self
+    }
+    pub fn acting(mut self, v: Option<bool>) -> Self {
+        self.enable_acting_master = v;
+        self
+    }
+    pub fn topics(mut self, names: &[&str]) -> Self {
+        self.topics = topics(names);
+        self
+    }
+    pub fn topic_configs(mut self, tcs: Vec<TopicConfig>) -> Self {
+        self.topics = tcs;
+        self
+    }
+    pub fn dv(mut self, dv: DataVersion) -> Self {
+        self.dv = dv;
+        self
+    }
+    pub fn timeout(mut self, ms: i64) -> Self {
+        self.timeout_ms = Some(ms);
+        self
+    }
+    pub fn zone(mut self, z: &str) -> Self {
+        self.zone = Some(z.into());
+        self
+    }
+    pub fn version(mut self, v: i32) -> Self {
+        self.version = v;
+        self
+    }
+    pub fn compressed(mut self, c: bool) -> Self {
+        self.compressed = c;
+        self
+    }
+    pub fn filter_servers(mut self, fs: &[&str]) -> Self {
+        self.filter_servers = fs.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    pub fn oneway(mut self) -> Self {
+        self.oneway = true;
+        self
+    }
+
+    /// The wire command.
+    pub fn command(&self) -> RemotingCommand {
+        let body = RegisterBrokerBody {
+            wrapper: TopicConfigWrapper {
+                data_version: self.dv,
+                topic_configs: self.topics.clone(),
+                mapping_infos: Default::default(),
+            },
+            filter_server_list: Some(self.filter_servers.clone()),
+        };
+        let bytes: Vec<u8> = if self.compressed {
+            body.encode_compressed(self.version >= 413)
+        } else {
+            body.encode_json().into_bytes()
+        };
+        let crc = if self.with_crc {
+            (crc32fast::hash(&bytes) & 0x7FFF_FFFF) as i32
+        } else {
+            0
+        };
+        let mut cmd = RemotingCommand::request(request::REGISTER_BROKER)
+            .with_ext("clusterName", self.cluster.clone())
+            .with_ext("brokerAddr", self.addr.clone())
+            .with_ext("brokerName", self.name.clone())
+            .with_ext("brokerId", self.id.to_string())
+            .with_ext("haServerAddr", self.ha.clone())
+            .with_ext("compressed", self.compressed.to_string())
+            .with_ext("bodyCrc32", crc.to_string())
+            .with_body(bytes);
+        cmd.version = self.version;
+        if let Some(e) = self.enable_acting_master {
+            cmd = cmd.with_ext("enableActingMaster", e.to_string());
+        }
+        if let Some(t) = self.timeout_ms {
+            cmd = cmd.with_ext("heartbeatTimeoutMillis", t.to_string());
+        }
+        if let Some(z) = &self.zone {
+            cmd = cmd.with_ext("__ZONE_NAME", z.clone());
+        }
+        if self.oneway {
+            cmd.flag |= flag::ONEWAY;
+        }
+        cmd
+    }
+}
+
+/// The machine plus a virtual clock and a log of every effect.
+pub struct Harness {
+    pub ns: NameServer,
+    pub now: u64,
+    pub effects: Vec<Effect>,
+    next_opaque: i32,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    pub fn with_config(f: impl FnOnce(&mut NamesrvConfig)) -> Self {
+        let mut config = NamesrvConfig::default();
+        f(&mut config);
+        Self {
+            ns: NameServer::new(config, KvConfig::new(), 1_000_000),
+            now: 1_000_000,
+            effects: Vec::new(),
+            next_opaque: 1,
+        }
+    }
+
+    /// Feeds an input, checks invariants, returns the effects of this step.
+    pub fn step(&mut self, input: Input) -> Vec<Effect> {
+        let fx = self.ns.handle(self.now, input);
+        if let Err(e) = self.ns.check_invariants() {
+            panic!(
+                "invariant violated at t={}: {e}\ntables: {:#?}",
+                self.now,
+                self.ns.route()
+            );
+        }
+        self.effects.extend(fx.iter().cloned());
+        fx
+    }
+
+    pub fn advance(&mut self, ms: u64) -> Vec<Effect> {
+        self.now += ms;
+        self.step(Input::Tick)
+    }
+
+    /// Sends a request on `conn`; returns its reply (None for oneway).
+    pub fn send(&mut self, conn: u64, mut cmd: RemotingCommand) -> Option<RemotingCommand> {
+        cmd.opaque = self.next_opaque;
+        self.next_opaque += 1;
+        let opaque = cmd.opaque;
+        // Reads must answer the same from `&self` as through `handle`.
+        let via_query = self.ns.query(self.now, &cmd);
+        let fx = self.step(Input::Request { conn, cmd });
+        let reply = fx.into_iter().find_map(|e| match e {
+            Effect::Reply { conn: c, cmd } if c == conn && cmd.opaque == opaque => Some(cmd),
+            _ => None,
+        });
+        if let Some(q) = via_query {
+            assert_eq!(Some(&q), reply.as_ref(), "query() and handle() disagree");
+        }
+        reply
+    }
+
+    /// Sends and expects a reply.
+    pub fn call(&mut self, conn: u64, cmd: RemotingCommand) -> RemotingCommand {
+        self.send(conn, cmd).expect("a reply")
+    }
+
+    /// REGISTER_BROKER on connection `conn`.
+    pub fn register_on(&mut self, conn: u64, reg: &Reg) -> Option<RemotingCommand> {
+        self.send(conn, reg.command())
+    }
+
+    /// REGISTER_BROKER on a connection derived from the address (one per broker).
+    pub fn register(&mut self, reg: &Reg) -> RemotingCommand {
+        let conn = conn_of(&reg.addr);
+        self.register_on(conn, reg).expect("a reply")
+    }
+
+    pub fn unregister(
+        &mut self,
+        cluster: &str,
+        addr: &str,
+        name: &str,
+        id: i64,
+    ) -> RemotingCommand {
+        let cmd = RemotingCommand::request(request::UNREGISTER_BROKER)
+            .with_ext("clusterName", cluster)
+            .with_ext("brokerAddr", addr)
+            .with_ext("brokerName", name)
+            .with_ext("brokerId", id.to_string());
+        self.call(9_999, cmd)
+    }
+
+    pub fn close(&mut self, conn: u64) -> Vec<Effect> {
+        self.step(Input::Closed { conn })
+    }
+
+    /// GET_ROUTEINFO_BY_TOPIC as a 5.x client (standard JSON); `None` on TOPIC_NOT_EXIST.
+    pub fn route(&mut self, topic: &str) -> Option<TopicRouteData> {
+        let r = self.call(
+            9_998,
+            RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC).with_ext("topic", topic),
+        );
+        match r.code {
+            response::SUCCESS => Some(
+                TopicRouteData::decode(r.body.as_deref().unwrap_or_default()).expect("route body"),
+            ),
+            response::TOPIC_NOT_EXIST => None,
+            other => panic!("unexpected route reply {other}: {:?}", r.remark),
+        }
+    }
+
+    pub fn cluster_info(&mut self) -> ClusterInfo {
+        let r = self.call(
+            9_998,
+            RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO),
+        );
+        assert_eq!(r.code, response::SUCCESS);
+        ClusterInfo::decode(r.body.as_deref().unwrap_or_default()).expect("cluster info body")
+    }
+
+    pub fn all_topics(&mut self) -> Vec<String> {
+        let r = self.call(
+            9_998,
+            RemotingCommand::request(request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER),
+        );
+        assert_eq!(r.code, response::SUCCESS);
+        decode_topic_list(r.body.as_deref().unwrap_or_default()).expect("topic list")
+    }
+
+    pub fn body_text(cmd: &RemotingCommand) -> String {
+        String::from_utf8_lossy(cmd.body.as_ref().map(Bytes::as_ref).unwrap_or_default())
+            .into_owned()
+    }
+}
+
+/// A stable connection id per broker address.
+pub fn conn_of(addr: &str) -> u64 {
+    addr.bytes().fold(1469598103934665603u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(1099511628211)
+    }) % 1_000_000
+        + 10_000
+}
