@@ -1,1 +1,143 @@
-fn main() {}
+//! `namesrv`: a RocketMQ NameServer, a drop-in for Apache's `mqnamesrv`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use namesrv::{persist, server, settings};
+use namesrv_core::config::NamesrvConfig;
+use tracing::{error, info, warn};
+
+/// RocketMQ NameServer (wire-compatible with Apache RocketMQ).
+#[derive(Parser, Debug)]
+#[command(name = "namesrv", version, about)]
+struct Cli {
+    /// Java .properties file with Apache's keys (as `mqnamesrv -c`).
+    #[arg(short = 'c', long = "configFile")]
+    config_file: Option<PathBuf>,
+    /// Print the effective configuration and exit (as `mqnamesrv -p`).
+    #[arg(short = 'p', long = "printConfigItem")]
+    print_config: bool,
+    /// Override a key, e.g. `--set listenPort=9877` (repeatable; wins over the file).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Shorthand for `--set listenPort=PORT`.
+    #[arg(long = "listenPort")]
+    listen_port: Option<u16>,
+    /// Shorthand for `--set bindAddress=ADDR`.
+    #[arg(long = "bindAddress")]
+    bind_address: Option<String>,
+    /// Load `<kvConfigPath>.bak` instead of a corrupt `kvConfigPath`.
+    #[arg(long = "kv-use-backup")]
+    kv_use_backup: bool,
+    /// Log format.
+    #[arg(long = "log-format", value_parser = ["human", "json"], default_value = "human")]
+    log_format: String,
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<(NamesrvConfig, Vec<String>), String> {
+    let mut config = settings::defaults(&settings::home_dir(), std::env::var("ROCKETMQ_HOME").ok());
+    let mut warnings = Vec::new();
+    if let Some(path) = &cli.config_file {
+        warnings = settings::apply_file(&mut config, path).map_err(|e| e.to_string())?;
+    }
+    let mut overrides = cli.set.clone();
+    if let Some(p) = cli.listen_port {
+        overrides.push(format!("listenPort={p}"));
+    }
+    if let Some(b) = &cli.bind_address {
+        overrides.push(format!("bindAddress={b}"));
+    }
+    settings::apply_overrides(&mut config, &overrides).map_err(|e| e.to_string())?;
+    if config.cluster_test {
+        warnings.push("clusterTest=true is not supported; serving routes normally".into());
+    }
+    if config.enable_controller_in_namesrv {
+        warnings.push("enableControllerInNamesrv=true is not supported; no controller is started".into());
+    }
+    Ok((config, warnings))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (config, warnings) = match load_config(&cli) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("namesrv: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.print_config {
+        print!("{}", config.to_properties_text());
+        return ExitCode::SUCCESS;
+    }
+    init_logging(&cli.log_format);
+    for w in warnings {
+        warn!("{w}");
+    }
+    let kv = match persist::load_kv(std::path::Path::new(&config.kv_config_path), cli.kv_use_backup) {
+        Ok(kv) => kv,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("namesrv: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("namesrv: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(async move {
+        let server = match server::Server::bind(config.clone(), kv).await {
+            Ok(s) => s,
+            Err(e) => {
+                error!(bind = %format!("{}:{}", config.bind_address, config.listen_port), error = %e, "cannot listen");
+                eprintln!("namesrv: cannot listen on {}:{}: {e}", config.bind_address, config.listen_port);
+                return ExitCode::from(1);
+            }
+        };
+        match server.local_addr() {
+            Ok(addr) => info!(%addr, kv = %config.kv_config_path, "The Name Server boot success. serializeType=JSON"),
+            Err(_) => info!("The Name Server boot success."),
+        }
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            let _ = tx.send(true);
+        });
+        server.run(rx).await;
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM received"),
+        _ = int.recv() => info!("SIGINT received"),
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

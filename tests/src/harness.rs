@@ -317,3 +317,158 @@ pub fn conn_of(addr: &str) -> u64 {
     }) % 1_000_000
         + 10_000
 }
+
+// --- helpers added for the conformance tests (tests/tests/conformance.rs) ---------------------
+
+/// A `QueueData` as REGISTER_TOPIC_IN_NAMESRV carries it.
+pub fn queue_data(broker_name: &str, queues: i32, perm: i32) -> QueueData {
+    QueueData {
+        broker_name: broker_name.into(),
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm,
+        topic_sys_flag: 0,
+    }
+}
+
+/// Replaces a REGISTER_BROKER command's body and fixes `bodyCrc32` to match it.
+pub fn with_body_and_crc(cmd: RemotingCommand, body: Vec<u8>) -> RemotingCommand {
+    let crc = (crc32fast::hash(&body) & 0x7FFF_FFFF) as i32;
+    cmd.with_ext("bodyCrc32", crc.to_string()).with_body(body)
+}
+
+impl Reg {
+    /// The wire command, with static-topic mapping infos (`topicQueueMappingInfoMap`) in the body.
+    pub fn command_with_mappings(&self, mappings: BTreeMap<String, Value>) -> RemotingCommand {
+        let body = RegisterBrokerBody {
+            wrapper: TopicConfigWrapper {
+                data_version: self.dv,
+                topic_configs: self.topics.clone(),
+                mapping_infos: mappings,
+            },
+            filter_server_list: Some(self.filter_servers.clone()),
+        };
+        with_body_and_crc(self.command(), body.encode_json().into_bytes())
+    }
+}
+
+impl Harness {
+    /// WIPE_WRITE_PERM_OF_BROKER (205); returns `wipeTopicCount`.
+    pub fn wipe_write_perm(&mut self, broker_name: &str) -> i32 {
+        let r = self.call(
+            9_997,
+            RemotingCommand::request(request::WIPE_WRITE_PERM_OF_BROKER)
+                .with_ext("brokerName", broker_name),
+        );
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+        r.ext("wipeTopicCount")
+            .and_then(|v| v.parse().ok())
+            .expect("wipeTopicCount")
+    }
+
+    /// ADD_WRITE_PERM_OF_BROKER (327); returns `addTopicCount`.
+    pub fn add_write_perm(&mut self, broker_name: &str) -> i32 {
+        let r = self.call(
+            9_997,
+            RemotingCommand::request(request::ADD_WRITE_PERM_OF_BROKER)
+                .with_ext("brokerName", broker_name),
+        );
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+        r.ext("addTopicCount")
+            .and_then(|v| v.parse().ok())
+            .expect("addTopicCount")
+    }
+
+    /// DELETE_TOPIC_IN_NAMESRV (216), optionally limited to one cluster.
+    pub fn delete_topic(&mut self, topic: &str, cluster: Option<&str>) -> RemotingCommand {
+        let mut cmd =
+            RemotingCommand::request(request::DELETE_TOPIC_IN_NAMESRV).with_ext("topic", topic);
+        if let Some(c) = cluster {
+            cmd = cmd.with_ext("clusterName", c);
+        }
+        self.call(9_997, cmd)
+    }
+
+    /// REGISTER_TOPIC_IN_NAMESRV (217), the way a broker's `registerSingleTopicAll` sends it.
+    pub fn register_topic(&mut self, topic: &str, queue_datas: &[QueueData]) -> RemotingCommand {
+        let body = TopicRouteData {
+            queue_datas: queue_datas.to_vec(),
+            ..Default::default()
+        }
+        .encode(Dialect::Legacy);
+        self.call(
+            9_997,
+            RemotingCommand::request(request::REGISTER_TOPIC_IN_NAMESRV)
+                .with_ext("topic", topic)
+                .with_body(body.into_bytes()),
+        )
+    }
+
+    /// UPDATE_NAMESRV_CONFIG (318) with a `.properties` body.
+    pub fn update_config(&mut self, properties: &str) -> RemotingCommand {
+        self.call(
+            9_997,
+            RemotingCommand::request(request::UPDATE_NAMESRV_CONFIG)
+                .with_body(properties.as_bytes().to_vec()),
+        )
+    }
+
+    /// GET_NAMESRV_CONFIG (319): the properties text.
+    pub fn get_config(&mut self) -> String {
+        let r = self.call(
+            9_997,
+            RemotingCommand::request(request::GET_NAMESRV_CONFIG),
+        );
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+        Self::body_text(&r)
+    }
+
+    /// BROKER_HEARTBEAT (904).
+    pub fn heartbeat(&mut self, cluster: &str, addr: &str, name: &str) -> RemotingCommand {
+        self.call(
+            conn_of(addr),
+            RemotingCommand::request(request::BROKER_HEARTBEAT)
+                .with_ext("clusterName", cluster)
+                .with_ext("brokerAddr", addr)
+                .with_ext("brokerName", name),
+        )
+    }
+
+    /// QUERY_DATA_VERSION (322) as a request (not oneway), with the broker's DataVersion as body.
+    pub fn query_data_version_cmd(
+        cluster: &str,
+        addr: &str,
+        name: &str,
+        id: i64,
+        dv: Option<DataVersion>,
+    ) -> RemotingCommand {
+        let mut cmd = RemotingCommand::request(request::QUERY_DATA_VERSION)
+            .with_ext("clusterName", cluster)
+            .with_ext("brokerAddr", addr)
+            .with_ext("brokerName", name)
+            .with_ext("brokerId", id.to_string());
+        if let Some(dv) = dv {
+            cmd = cmd.with_body(dv.encode().into_bytes());
+        }
+        cmd
+    }
+
+    /// The perm of `broker`'s queue data for `topic`, straight from the tables.
+    pub fn perm(&self, topic: &str, broker: &str) -> Option<i32> {
+        self.ns
+            .route()
+            .topic_queue_table()
+            .get(topic)
+            .and_then(|m| m.get(broker))
+            .map(|qd| qd.perm)
+    }
+}
+
+/// The address map of `broker_name` in a route, if the route lists that group.
+pub fn addrs_in(route: &TopicRouteData, broker_name: &str) -> Option<BTreeMap<i64, String>> {
+    route
+        .broker_datas
+        .iter()
+        .find(|bd| bd.broker_name == broker_name)
+        .map(|bd| bd.broker_addrs.clone())
+}

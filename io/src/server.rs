@@ -1,0 +1,353 @@
+//! The tokio shell: accept loop, per-connection reader and writer, the timer at the core's next
+//! deadline, and the effects (replies, persistence, notifications, logs).
+//!
+//! Reads (route queries and the other read-only codes) take a shared read lock and run in
+//! parallel on every connection task; writes take the lock exclusively. A lock is never held
+//! across an `.await`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use namesrv_core::codec::{decode_frame, encode_frame};
+use namesrv_core::config::NamesrvConfig;
+use namesrv_core::kv::KvConfig;
+use namesrv_core::protocol::{request, RemotingCommand};
+use namesrv_core::route::RouteEvent;
+use namesrv_core::{Effect, Input, NameServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::persist;
+
+/// Frames queued for one connection's writer. A client that stops reading fills it and is
+/// disconnected rather than buffered without limit.
+const WRITE_QUEUE_FRAMES: usize = 4096;
+
+/// State shared by every task.
+pub struct Shared {
+    machine: RwLock<NameServer>,
+    epoch: Instant,
+    /// Wakes the timer when a deadline may have moved earlier.
+    deadline_changed: Notify,
+    /// Sequence number of the last snapshot handed out, and of the last one written.
+    /// Snapshots are numbered under the machine lock and written before the reply, so an
+    /// acknowledged change is on disk, and an older snapshot never overwrites a newer one.
+    persist_seq: AtomicU64,
+    persisted: std::sync::Mutex<(u64, u64)>,
+    connections: AtomicUsize,
+    next_conn: AtomicU64,
+    kv_path: PathBuf,
+    config_path: PathBuf,
+}
+
+impl Shared {
+    /// Milliseconds since start on tokio's clock (virtual under madsim).
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn read_machine(&self) -> std::sync::RwLockReadGuard<'_, NameServer> {
+        self.machine.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write_machine(&self) -> std::sync::RwLockWriteGuard<'_, NameServer> {
+        self.machine.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs an input through the machine and carries out its effects. Replies are returned.
+    fn handle(&self, input: Input) -> Vec<(u64, RemotingCommand)> {
+        let now = self.now();
+        let (effects, seq) = {
+            let mut m = self.write_machine();
+            let fx = m.handle(now, input);
+            (fx, self.persist_seq.fetch_add(1, Ordering::Relaxed) + 1)
+        };
+        self.deadline_changed.notify_one();
+        let mut replies = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Reply { conn, cmd } => replies.push((conn, cmd)),
+                Effect::PersistKv { json } => self.persist(seq, true, &json),
+                Effect::PersistConfig { text } => self.persist(seq, false, &text),
+                Effect::NotifyBroker { broker_addr, cmd } => {
+                    tokio::spawn(notify_broker(broker_addr, cmd));
+                }
+                Effect::Route(ev) => log_route_event(&ev),
+            }
+        }
+        replies
+    }
+
+    /// Writes a snapshot unless a newer one of the same file was written already.
+    fn persist(&self, seq: u64, kv: bool, content: &str) {
+        let mut last = self.persisted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (slot, path) = if kv { (&mut last.0, &self.kv_path) } else { (&mut last.1, &self.config_path) };
+        if *slot > seq {
+            return;
+        }
+        match persist::write_atomic(path, content.as_bytes()) {
+            Ok(()) => {
+                *slot = seq;
+                debug!(path = %path.display(), "persisted");
+            }
+            Err(e) => warn!(path = %path.display(), error = %e, "cannot persist"),
+        }
+    }
+
+    /// Answers one request: from a shared read lock when possible, else through `handle`.
+    fn request(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand> {
+        if NameServer::is_read_only(cmd.code) {
+            let now = self.now();
+            if let Some(reply) = self.read_machine().query(now, &cmd) {
+                if cmd.code == request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER {
+                    debug!(conn, "GET_ALL_TOPIC_LIST_FROM_NAMESERVER");
+                }
+                return Some(reply);
+            }
+        }
+        let opaque = cmd.opaque;
+        self.handle(Input::Request { conn, cmd })
+            .into_iter()
+            .find(|(c, r)| *c == conn && r.opaque == opaque)
+            .map(|(_, r)| r)
+    }
+}
+
+fn log_route_event(ev: &RouteEvent) {
+    match ev {
+        RouteEvent::BrokerRegistered { cluster, broker_name, broker_addr, broker_id, first } => {
+            if *first {
+                info!(cluster, broker_name, broker_addr, broker_id, "broker registered");
+            } else {
+                debug!(cluster, broker_name, broker_addr, broker_id, "broker re-registered");
+            }
+        }
+        RouteEvent::BrokerRemoved { cluster, broker_addr, broker_names, cause } => {
+            info!(cluster, broker_addr, broker_names = ?broker_names, cause = cause.as_str(), "broker removed");
+        }
+    }
+}
+
+/// NOTIFY_MIN_BROKER_ID_CHANGE: oneway, best effort, 300 ms like Apache.
+async fn notify_broker(addr: String, cmd: RemotingCommand) {
+    let mut buf = BytesMut::new();
+    if encode_frame(&cmd, &mut buf).is_err() {
+        return;
+    }
+    let send = async {
+        let mut s = TcpStream::connect(addr.as_str()).await?;
+        s.write_all(&buf).await?;
+        s.flush().await
+    };
+    match tokio::time::timeout(Duration::from_millis(300), send).await {
+        Ok(Ok(())) => debug!(broker_addr = %addr, "notified broker of min broker id change"),
+        Ok(Err(e)) => warn!(broker_addr = %addr, error = %e, "cannot notify broker"),
+        Err(_) => warn!(broker_addr = %addr, "timed out notifying broker"),
+    }
+}
+
+/// A running server.
+pub struct Server {
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    config: NamesrvConfig,
+}
+
+impl Server {
+    pub async fn bind(config: NamesrvConfig, kv: KvConfig) -> std::io::Result<Self> {
+        let addr = format!("{}:{}", config.bind_address, config.listen_port);
+        let listener = TcpListener::bind(addr.as_str()).await?;
+        let epoch = Instant::now();
+        let shared = Arc::new(Shared {
+            machine: RwLock::new(NameServer::new(config.clone(), kv, 0)),
+            epoch,
+            deadline_changed: Notify::new(),
+            persist_seq: AtomicU64::new(0),
+            persisted: std::sync::Mutex::new((0, 0)),
+            connections: AtomicUsize::new(0),
+            next_conn: AtomicU64::new(1),
+            kv_path: PathBuf::from(&config.kv_config_path),
+            config_path: PathBuf::from(&config.config_store_path),
+        });
+        Ok(Self { shared, listener, config })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` turns true; then stops accepting, lets connections finish the
+    /// request in hand and flush their replies, persists, and returns.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let Server { shared, listener, config } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(timer(shared.clone(), stop_rx.clone()));
+        let max_conns = usize::try_from(config.server_max_connections).unwrap_or(usize::MAX).max(1);
+        let idle = u64::try_from(config.server_channel_max_idle_time_seconds).ok().filter(|s| *s > 0).map(Duration::from_secs);
+        let max_frame = usize::try_from(config.frame_max_length).unwrap_or(namesrv_core::codec::DEFAULT_MAX_FRAME);
+        let mut tasks = Vec::new();
+        loop {
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        break;
+                    }
+                }
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(x) => x,
+                        Err(e) => {
+                            warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    };
+                    if shared.connections.load(Ordering::Relaxed) >= max_conns {
+                        warn!(%peer, limit = max_conns, "connection limit reached; closing new connection");
+                        drop(stream);
+                        continue;
+                    }
+                    let _ = stream.set_nodelay(true);
+                    shared.connections.fetch_add(1, Ordering::Relaxed);
+                    let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+                    let shared2 = shared.clone();
+                    let stop = stop_rx.clone();
+                    tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
+                    tasks.push(tokio::spawn(async move {
+                        connection(shared2.clone(), stream, peer, conn, idle, max_frame, stop).await;
+                        shared2.connections.fetch_sub(1, Ordering::Relaxed);
+                    }));
+                }
+            }
+        }
+        info!("shutting down: no new connections");
+        drop(listener);
+        shared.handle(Input::ShutdownStarted);
+        let _ = stop_tx.send(true);
+        let wait = Duration::from_secs(u64::try_from(config.shutdown_wait_time_seconds).unwrap_or(30));
+        let _ = tokio::time::timeout(wait, async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        })
+        .await;
+        // Every acknowledged change is already on disk; write the final state once more.
+        let (json, seq) = {
+            let m = shared.read_machine();
+            (m.kv().to_json(), shared.persist_seq.fetch_add(1, Ordering::Relaxed) + 1)
+        };
+        shared.persist(seq, true, &json);
+        info!("stopped");
+    }
+}
+
+/// Sleeps until the machine's next deadline (or until a deadline may have moved), then ticks.
+async fn timer(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let next = shared.read_machine().next_deadline();
+        let sleep = match next {
+            Some(d) => {
+                let now = shared.now();
+                Duration::from_millis(d.saturating_sub(now))
+            }
+            None => Duration::from_secs(3600),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {
+                if shared.read_machine().needs_tick(shared.now()) {
+                    shared.handle(Input::Tick);
+                }
+            }
+            _ = shared.deadline_changed.notified() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    conn: u64,
+    idle: Option<Duration>,
+    max_frame: usize,
+    mut stop: watch::Receiver<bool>,
+) {
+    debug!(conn, %peer, "connection opened");
+    let (mut rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = mpsc::channel::<RemotingCommand>(WRITE_QUEUE_FRAMES);
+    let writer = tokio::spawn(async move {
+        let mut out = BytesMut::with_capacity(8 * 1024);
+        while let Some(cmd) = rx.recv().await {
+            out.clear();
+            if let Err(e) = encode_frame(&cmd, &mut out) {
+                warn!(conn, error = %e, "cannot encode reply");
+                continue;
+            }
+            // Batch whatever else is already queued into the same write.
+            while let Ok(more) = rx.try_recv() {
+                let _ = encode_frame(&more, &mut out);
+                if out.len() > 256 * 1024 {
+                    break;
+                }
+            }
+            if wr.write_all(&out).await.is_err() {
+                break;
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+
+    let mut buf = BytesMut::with_capacity(4096);
+    let reason: String = 'read: loop {
+        // Serve every whole frame already buffered (pipelining), then read more.
+        loop {
+            match decode_frame(&mut buf, max_frame) {
+                Ok(Some(cmd)) => {
+                    if let Some(reply) = shared.request(conn, cmd) {
+                        if tx.try_send(reply).is_err() {
+                            break 'read "client is not reading its replies".to_owned();
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    warn!(conn, %peer, kind = e.kind(), error = %e, "bad frame; closing connection");
+                    break 'read format!("decode error: {e}");
+                }
+            }
+        }
+        let read = rd.read_buf(&mut buf);
+        let result = tokio::select! {
+            r = async {
+                match idle {
+                    Some(d) => tokio::time::timeout(d, read).await.ok(),
+                    None => Some(read.await),
+                }
+            } => r,
+            _ = stop.changed() => break 'read "server shutting down".to_owned(),
+        };
+        match result {
+            None => break 'read "idle".to_owned(),
+            Some(Ok(0)) => break 'read "closed by peer".to_owned(),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break 'read format!("read error: {e}"),
+        }
+    };
+    drop(tx);
+    let _ = writer.await;
+    let had_brokers = !shared.read_machine().route().live_entries_on(conn).is_empty();
+    shared.handle(Input::Closed { conn });
+    if had_brokers {
+        info!(conn, %peer, reason, "broker connection closed");
+    } else {
+        debug!(conn, %peer, reason, "connection closed");
+    }
+}

@@ -1,0 +1,197 @@
+//! Starts the real `namesrv` binary on a free loopback port and talks to it over TCP.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use namesrv_core::codec::{decode_frame, encode_to_bytes, DEFAULT_MAX_FRAME};
+use namesrv_core::protocol::RemotingCommand;
+
+/// The `namesrv` binary next to this test executable (`target/<profile>/namesrv`), built on
+/// demand if a plain `cargo test -p namesrv-tests` did not build it.
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = profile_dir.join(format!("namesrv{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo).args(["build", "-p", "namesrv", "--bin", "namesrv"]).status().expect("cargo build");
+        assert!(status.success(), "cannot build namesrv");
+    }
+    bin
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let d = std::env::temp_dir().join(format!("namesrv-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("temp dir");
+        Self(d)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `namesrv` child process.
+pub struct TestServer {
+    pub child: Child,
+    pub port: u16,
+    pub home: PathBuf,
+    args: Vec<String>,
+}
+
+impl TestServer {
+    /// Starts with HOME at `home` (so kvConfig.json lands in `home/namesrv/`), plus `args`.
+    pub fn start_in(home: &Path, args: &[&str]) -> Self {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        Self::spawn(home, args)
+    }
+
+    fn spawn(home: &Path, args: Vec<String>) -> Self {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(binary())
+                .args(["--bindAddress", "127.0.0.1", "--listenPort", &port.to_string()])
+                .args(&args)
+                .env("HOME", home)
+                .env("RUST_LOG", std::env::var("NAMESRV_TEST_LOG").unwrap_or_else(|_| "error".into()))
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("spawn namesrv");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Self { child, port, home: home.to_owned(), args };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // port taken or bad config; retry on another port
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("namesrv did not start");
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(self.port)
+    }
+
+    /// SIGKILL, then start again with the same HOME and args (new port).
+    pub fn kill9_and_restart(mut self) -> Self {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (home, args) = (self.home.clone(), self.args.clone());
+        Self::spawn(&home, args)
+    }
+
+    /// SIGTERM and wait for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "namesrv did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Resident set size in KiB (Linux).
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking remoting client.
+pub struct Client {
+    pub stream: TcpStream,
+    buf: BytesMut,
+    next_opaque: i32,
+}
+
+impl Client {
+    pub fn connect(port: u16) -> Self {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let _ = stream.set_nodelay(true);
+        Self { stream, buf: BytesMut::new(), next_opaque: 1 }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Sends `cmd` with a fresh opaque (returned) without waiting.
+    pub fn send(&mut self, mut cmd: RemotingCommand) -> i32 {
+        cmd.opaque = self.next_opaque;
+        self.next_opaque += 1;
+        let frame = encode_to_bytes(&cmd).expect("encode");
+        self.send_raw(&frame);
+        cmd.opaque
+    }
+
+    /// Reads one frame; `None` on EOF or timeout.
+    pub fn read(&mut self) -> Option<RemotingCommand> {
+        loop {
+            if let Ok(Some(cmd)) = decode_frame(&mut self.buf, DEFAULT_MAX_FRAME) {
+                return Some(cmd);
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// Sends and waits for the reply with the same opaque.
+    pub fn call(&mut self, cmd: RemotingCommand) -> RemotingCommand {
+        let opaque = self.send(cmd);
+        let reply = self.read().expect("a reply");
+        assert_eq!(reply.opaque, opaque, "reply out of order");
+        reply
+    }
+
+    /// Whether the server closed this connection (EOF within `wait`).
+    pub fn is_closed(&mut self, wait: Duration) -> bool {
+        let _ = self.stream.set_read_timeout(Some(wait));
+        let mut b = [0u8; 1];
+        matches!(self.stream.read(&mut b), Ok(0) | Err(_)) && {
+            // Distinguish a timeout (still open) from EOF/reset.
+            let mut b = [0u8; 1];
+            let _ = self.stream.set_nonblocking(true);
+            let r = self.stream.read(&mut b);
+            let _ = self.stream.set_nonblocking(false);
+            !matches!(r, Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        }
+    }
+}
