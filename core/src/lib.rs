@@ -6,6 +6,7 @@
 
 pub mod codec;
 pub mod config;
+pub mod fuzzing;
 pub mod kv;
 pub mod machine;
 pub mod protocol;

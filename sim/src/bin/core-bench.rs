@@ -1,0 +1,135 @@
+//! Core cost benchmark: `cargo run --release -p namesrv-sim --bin core-bench`.
+//!
+//! Measures, inside the state machine only (no sockets): a GET_ROUTEINFO_BY_TOPIC answer
+//! (route assembly + standard JSON encode), the same through `query(&self)`, and a
+//! REGISTER_BROKER carrying 100 topics (body decode + table update), for a cluster of
+//! 100 broker groups x 100 topics. Prints ns/op; compare runs, not absolute numbers.
+
+use std::time::Instant;
+
+use namesrv_core::config::NamesrvConfig;
+use namesrv_core::kv::KvConfig;
+use namesrv_core::protocol::bodies::{
+    DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigWrapper,
+};
+use namesrv_core::protocol::{request, RemotingCommand};
+use namesrv_core::{Input, NameServer};
+
+fn register(name: &str, addr: &str, counter: i64, topics: usize) -> RemotingCommand {
+    let body = RegisterBrokerBody {
+        wrapper: TopicConfigWrapper {
+            data_version: DataVersion {
+                state_version: 0,
+                timestamp: 1,
+                counter,
+            },
+            topic_configs: (0..topics)
+                .map(|t| TopicConfig {
+                    topic_name: format!("Topic{t}"),
+                    read_queue_nums: 8,
+                    write_queue_nums: 8,
+                    perm: 6,
+                    topic_sys_flag: 0,
+                })
+                .collect(),
+            mapping_infos: Default::default(),
+        },
+        filter_server_list: Some(vec![]),
+    }
+    .encode_json();
+    RemotingCommand::request(request::REGISTER_BROKER)
+        .with_ext("clusterName", "DefaultCluster")
+        .with_ext("brokerAddr", addr)
+        .with_ext("brokerName", name)
+        .with_ext("brokerId", "0")
+        .with_ext("enableActingMaster", "false")
+        .with_body(body)
+}
+
+fn bench(label: &str, iters: u32, mut f: impl FnMut(u32)) {
+    for i in 0..iters / 10 {
+        f(i);
+    }
+    let t = Instant::now();
+    for i in 0..iters {
+        f(i);
+    }
+    let ns = t.elapsed().as_nanos() as f64 / f64::from(iters);
+    println!("{label:<58} {ns:>10.0} ns/op  ({:.0} ops/s)", 1e9 / ns);
+}
+
+fn main() {
+    let mut ns = NameServer::new(NamesrvConfig::default(), KvConfig::new(), 0);
+    for b in 0..100 {
+        ns.handle(
+            0,
+            Input::Request {
+                conn: b,
+                cmd: register(&format!("broker-{b}"), &format!("10.0.{b}.1:10911"), 1, 100),
+            },
+        );
+    }
+    let routes: Vec<RemotingCommand> = (0..100)
+        .map(|t| {
+            RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC)
+                .with_ext("topic", format!("Topic{t}"))
+        })
+        .collect();
+    bench(
+        "route query, 100 groups per topic, via handle(&mut)",
+        2_000,
+        |i| {
+            let cmd = routes[(i % 100) as usize].clone();
+            std::hint::black_box(ns.handle(1, Input::Request { conn: 999, cmd }));
+        },
+    );
+    bench(
+        "route query, 100 groups per topic, via query(&self)",
+        2_000,
+        |i| {
+            std::hint::black_box(ns.query(1, &routes[(i % 100) as usize]));
+        },
+    );
+
+    let mut small = NameServer::new(NamesrvConfig::default(), KvConfig::new(), 0);
+    small.handle(
+        0,
+        Input::Request {
+            conn: 1,
+            cmd: register("broker-a", "10.0.0.1:10911", 1, 100),
+        },
+    );
+    bench(
+        "route query, 1 group per topic, via query(&self)",
+        200_000,
+        |i| {
+            std::hint::black_box(small.query(1, &routes[(i % 100) as usize]));
+        },
+    );
+
+    let same = register("broker-a", "10.0.0.1:10911", 1, 100);
+    bench(
+        "register 100 topics, unchanged DataVersion (heartbeat)",
+        20_000,
+        |_| {
+            std::hint::black_box(small.handle(
+                2,
+                Input::Request {
+                    conn: 1,
+                    cmd: same.clone(),
+                },
+            ));
+        },
+    );
+    let changed: Vec<RemotingCommand> = (0..64)
+        .map(|c| register("broker-a", "10.0.0.1:10911", 2 + c, 100))
+        .collect();
+    bench(
+        "register 100 topics, new DataVersion (re-apply all)",
+        20_000,
+        |i| {
+            let cmd = changed[(i % 64) as usize].clone();
+            std::hint::black_box(small.handle(3, Input::Request { conn: 1, cmd }));
+        },
+    );
+}
