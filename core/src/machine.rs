@@ -639,7 +639,7 @@ impl NameServer {
         };
         let props = match std::str::from_utf8(body)
             .map_err(|e| e.to_string())
-            .and_then(|t| parse_properties(t))
+            .and_then(parse_properties)
         {
             Ok(p) => p,
             Err(_) => {

@@ -38,7 +38,9 @@ struct Cli {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -64,7 +66,9 @@ fn load_config(cli: &Cli) -> Result<(NamesrvConfig, Vec<String>), String> {
         warnings.push("clusterTest=true is not supported; serving routes normally".into());
     }
     if config.enable_controller_in_namesrv {
-        warnings.push("enableControllerInNamesrv=true is not supported; no controller is started".into());
+        warnings.push(
+            "enableControllerInNamesrv=true is not supported; no controller is started".into(),
+        );
     }
     Ok((config, warnings))
 }
@@ -86,7 +90,10 @@ fn main() -> ExitCode {
     for w in warnings {
         warn!("{w}");
     }
-    let kv = match persist::load_kv(std::path::Path::new(&config.kv_config_path), cli.kv_use_backup) {
+    let kv = match persist::load_kv(
+        std::path::Path::new(&config.kv_config_path),
+        cli.kv_use_backup,
+    ) {
         Ok(kv) => kv,
         Err(e) => {
             error!("{e}");
@@ -94,7 +101,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("namesrv: cannot start the runtime: {e}");
@@ -127,7 +137,10 @@ fn main() -> ExitCode {
 #[cfg(unix)]
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         let _ = tokio::signal::ctrl_c().await;
         return;
     };

@@ -20,7 +20,10 @@ pub fn backup_path(path: &Path) -> PathBuf {
 
 /// Atomically replaces `path` with `content`, keeping the previous content as `path.bak`.
 pub fn write_atomic(path: &Path, content: &[u8]) -> io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     if path.exists() {
         let bak = backup_path(path);
@@ -31,7 +34,11 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> io::Result<()> {
     }
     let tmp = with_suffix(path, ".tmp");
     {
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
         f.write_all(content)?;
         f.sync_all()?;
     }
@@ -65,11 +72,21 @@ impl std::fmt::Display for KvLoadFailure {
 /// Loads `kvConfig.json`: missing → empty (as Apache); unreadable or corrupt → an error naming
 /// the file, never a silently empty store. With `use_backup`, loads `<path>.bak` instead.
 pub fn load_kv(path: &Path, use_backup: bool) -> Result<KvConfig, KvLoadFailure> {
-    let path = if use_backup { backup_path(path) } else { path.to_owned() };
+    let path = if use_backup {
+        backup_path(path)
+    } else {
+        path.to_owned()
+    };
     match fs::read(&path) {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(KvConfig::new()),
-        Ok(bytes) => KvConfig::from_json(&bytes).map_err(|e| KvLoadFailure { path, reason: e.to_string() }),
+        Ok(bytes) => KvConfig::from_json(&bytes).map_err(|e| KvLoadFailure {
+            path,
+            reason: e.to_string(),
+        }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(KvConfig::new()),
-        Err(e) => Err(KvLoadFailure { path, reason: e.to_string() }),
+        Err(e) => Err(KvLoadFailure {
+            path,
+            reason: e.to_string(),
+        }),
     }
 }

@@ -54,11 +54,15 @@ impl Shared {
     }
 
     fn read_machine(&self) -> std::sync::RwLockReadGuard<'_, NameServer> {
-        self.machine.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.machine
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write_machine(&self) -> std::sync::RwLockWriteGuard<'_, NameServer> {
-        self.machine.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.machine
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs an input through the machine and carries out its effects. Replies are returned.
@@ -87,8 +91,15 @@ impl Shared {
 
     /// Writes a snapshot unless a newer one of the same file was written already.
     fn persist(&self, seq: u64, kv: bool, content: &str) {
-        let mut last = self.persisted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (slot, path) = if kv { (&mut last.0, &self.kv_path) } else { (&mut last.1, &self.config_path) };
+        let mut last = self
+            .persisted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (slot, path) = if kv {
+            (&mut last.0, &self.kv_path)
+        } else {
+            (&mut last.1, &self.config_path)
+        };
         if *slot > seq {
             return;
         }
@@ -122,14 +133,31 @@ impl Shared {
 
 fn log_route_event(ev: &RouteEvent) {
     match ev {
-        RouteEvent::BrokerRegistered { cluster, broker_name, broker_addr, broker_id, first } => {
+        RouteEvent::BrokerRegistered {
+            cluster,
+            broker_name,
+            broker_addr,
+            broker_id,
+            first,
+        } => {
             if *first {
-                info!(cluster, broker_name, broker_addr, broker_id, "broker registered");
+                info!(
+                    cluster,
+                    broker_name, broker_addr, broker_id, "broker registered"
+                );
             } else {
-                debug!(cluster, broker_name, broker_addr, broker_id, "broker re-registered");
+                debug!(
+                    cluster,
+                    broker_name, broker_addr, broker_id, "broker re-registered"
+                );
             }
         }
-        RouteEvent::BrokerRemoved { cluster, broker_addr, broker_names, cause } => {
+        RouteEvent::BrokerRemoved {
+            cluster,
+            broker_addr,
+            broker_names,
+            cause,
+        } => {
             info!(cluster, broker_addr, broker_names = ?broker_names, cause = cause.as_str(), "broker removed");
         }
     }
@@ -176,7 +204,11 @@ impl Server {
             kv_path: PathBuf::from(&config.kv_config_path),
             config_path: PathBuf::from(&config.config_store_path),
         });
-        Ok(Self { shared, listener, config })
+        Ok(Self {
+            shared,
+            listener,
+            config,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -186,12 +218,22 @@ impl Server {
     /// Serves until `shutdown` turns true; then stops accepting, lets connections finish the
     /// request in hand and flush their replies, persists, and returns.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let Server { shared, listener, config } = self;
+        let Server {
+            shared,
+            listener,
+            config,
+        } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(timer(shared.clone(), stop_rx.clone()));
-        let max_conns = usize::try_from(config.server_max_connections).unwrap_or(usize::MAX).max(1);
-        let idle = u64::try_from(config.server_channel_max_idle_time_seconds).ok().filter(|s| *s > 0).map(Duration::from_secs);
-        let max_frame = usize::try_from(config.frame_max_length).unwrap_or(namesrv_core::codec::DEFAULT_MAX_FRAME);
+        let max_conns = usize::try_from(config.server_max_connections)
+            .unwrap_or(usize::MAX)
+            .max(1);
+        let idle = u64::try_from(config.server_channel_max_idle_time_seconds)
+            .ok()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs);
+        let max_frame = usize::try_from(config.frame_max_length)
+            .unwrap_or(namesrv_core::codec::DEFAULT_MAX_FRAME);
         let mut tasks = Vec::new();
         loop {
             tokio::select! {
@@ -231,7 +273,8 @@ impl Server {
         drop(listener);
         shared.handle(Input::ShutdownStarted);
         let _ = stop_tx.send(true);
-        let wait = Duration::from_secs(u64::try_from(config.shutdown_wait_time_seconds).unwrap_or(30));
+        let wait =
+            Duration::from_secs(u64::try_from(config.shutdown_wait_time_seconds).unwrap_or(30));
         let _ = tokio::time::timeout(wait, async {
             for t in tasks {
                 let _ = t.await;
@@ -241,7 +284,10 @@ impl Server {
         // Every acknowledged change is already on disk; write the final state once more.
         let (json, seq) = {
             let m = shared.read_machine();
-            (m.kv().to_json(), shared.persist_seq.fetch_add(1, Ordering::Relaxed) + 1)
+            (
+                m.kv().to_json(),
+                shared.persist_seq.fetch_add(1, Ordering::Relaxed) + 1,
+            )
         };
         shared.persist(seq, true, &json);
         info!("stopped");
@@ -343,7 +389,11 @@ async fn connection(
     };
     drop(tx);
     let _ = writer.await;
-    let had_brokers = !shared.read_machine().route().live_entries_on(conn).is_empty();
+    let had_brokers = !shared
+        .read_machine()
+        .route()
+        .live_entries_on(conn)
+        .is_empty();
     shared.handle(Input::Closed { conn });
     if had_brokers {
         info!(conn, %peer, reason, "broker connection closed");

@@ -18,19 +18,28 @@ impl std::error::Error for SettingsError {}
 
 /// Apache's defaults, with `~` resolved against `home` and `rocketmqHome` from the environment.
 pub fn defaults(home: &Path, rocketmq_home: Option<String>) -> NamesrvConfig {
-    let mut c = NamesrvConfig::default();
-    c.kv_config_path = home.join("namesrv").join("kvConfig.json").display().to_string();
-    c.config_store_path = home.join("namesrv").join("namesrv.properties").display().to_string();
-    if let Some(h) = rocketmq_home {
-        c.rocketmq_home = h;
+    let base = NamesrvConfig::default();
+    NamesrvConfig {
+        kv_config_path: home
+            .join("namesrv")
+            .join("kvConfig.json")
+            .display()
+            .to_string(),
+        config_store_path: home
+            .join("namesrv")
+            .join("namesrv.properties")
+            .display()
+            .to_string(),
+        rocketmq_home: rocketmq_home.unwrap_or(base.rocketmq_home.clone()),
+        ..base
     }
-    c
 }
 
 /// Applies a `.properties` file. Unknown keys are kept (Apache keeps them too) and returned as
 /// warnings; a malformed value is an error naming file, line and key.
 pub fn apply_file(config: &mut NamesrvConfig, path: &Path) -> Result<Vec<String>, SettingsError> {
-    let text = std::fs::read(path).map_err(|e| SettingsError(format!("{}: cannot read: {e}", path.display())))?;
+    let text = std::fs::read(path)
+        .map_err(|e| SettingsError(format!("{}: cannot read: {e}", path.display())))?;
     let mut warnings = Vec::new();
     let mut error: Option<String> = None;
     let iter = java_properties::PropertiesIter::new(text.as_slice());
@@ -41,11 +50,17 @@ pub fn apply_file(config: &mut NamesrvConfig, path: &Path) -> Result<Vec<String>
             match config.set(&key, &value) {
                 Ok(true) => {}
                 Ok(false) => {
-                    warnings.push(format!("{}:{number}: unknown key {key} (kept, but it has no effect)", path.display()));
+                    warnings.push(format!(
+                        "{}:{number}: unknown key {key} (kept, but it has no effect)",
+                        path.display()
+                    ));
                     config.extra.insert(key, value);
                 }
                 Err(reason) => {
-                    error.get_or_insert(format!("{}:{number}: bad value for {key}: {reason}", path.display()));
+                    error.get_or_insert(format!(
+                        "{}:{number}: bad value for {key}: {reason}",
+                        path.display()
+                    ));
                 }
             }
         }
@@ -75,5 +90,7 @@ pub fn apply_overrides(config: &mut NamesrvConfig, pairs: &[String]) -> Result<(
 
 /// `~/...` as Apache's `System.getProperty("user.home")` would resolve it.
 pub fn home_dir() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
 }

@@ -38,8 +38,19 @@ fn print_config_shows_apache_defaults_sorted() {
 fn file_then_flags() {
     let d = temp_dir("file");
     let f = d.join("namesrv.properties");
-    std::fs::write(&f, "listenPort=9999\norderMessageEnable=true\nsomeFutureKey=1\n").unwrap();
-    let out = namesrv().arg("-c").arg(&f).arg("--listenPort").arg("9000").arg("-p").output().unwrap();
+    std::fs::write(
+        &f,
+        "listenPort=9999\norderMessageEnable=true\nsomeFutureKey=1\n",
+    )
+    .unwrap();
+    let out = namesrv()
+        .arg("-c")
+        .arg(&f)
+        .arg("--listenPort")
+        .arg("9000")
+        .arg("-p")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("listenPort=9000\n"), "{text}");
@@ -62,7 +73,12 @@ fn malformed_value_names_file_line_and_key() {
 
 #[test]
 fn unknown_override_is_an_error() {
-    let out = namesrv().args(["--set", "noSuchKey=1", "-p"]).output().unwrap();
+    let out = namesrv()
+        .args(["--set", "noSuchKey=1", "-p"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8(out.stderr).unwrap().contains("unknown key noSuchKey"));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("unknown key noSuchKey"));
 }

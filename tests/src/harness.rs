@@ -1,15 +1,19 @@
 //! A driver for the core state machine: builds wire-level requests, feeds them with virtual
 //! time, and checks the tables' invariants after every step.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
+use namesrv_core::codec::fastjson::Dialect;
 use namesrv_core::config::NamesrvConfig;
 use namesrv_core::kv::KvConfig;
 use namesrv_core::protocol::bodies::{
-    decode_topic_list, ClusterInfo, DataVersion, RegisterBrokerBody, TopicConfig,
+    decode_topic_list, ClusterInfo, DataVersion, QueueData, RegisterBrokerBody, TopicConfig,
     TopicConfigWrapper, TopicRouteData,
 };
 use namesrv_core::protocol::{flag, request, response, RemotingCommand};
 use namesrv_core::{Effect, Input, NameServer};
+use serde_json::Value;
 
 /// A topic config as Apache's tests build them: r = w = 8, perm 6.
 pub fn topic(name: &str) -> TopicConfig {
@@ -415,10 +419,7 @@ impl Harness {
 
     /// GET_NAMESRV_CONFIG (319): the properties text.
     pub fn get_config(&mut self) -> String {
-        let r = self.call(
-            9_997,
-            RemotingCommand::request(request::GET_NAMESRV_CONFIG),
-        );
+        let r = self.call(9_997, RemotingCommand::request(request::GET_NAMESRV_CONFIG));
         assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
         Self::body_text(&r)
     }

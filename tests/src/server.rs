@@ -14,18 +14,27 @@ use namesrv_core::protocol::RemotingCommand;
 /// demand if a plain `cargo test -p namesrv-tests` did not build it.
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let bin = profile_dir.join(format!("namesrv{}", std::env::consts::EXE_SUFFIX));
     if !bin.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo).args(["build", "-p", "namesrv", "--bin", "namesrv"]).status().expect("cargo build");
+        let status = Command::new(cargo)
+            .args(["build", "-p", "namesrv", "--bin", "namesrv"])
+            .status()
+            .expect("cargo build");
         assert!(status.success(), "cannot build namesrv");
     }
     bin
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A temporary directory removed on drop.
@@ -67,10 +76,18 @@ impl TestServer {
         for _ in 0..5 {
             let port = free_port();
             let mut child = Command::new(binary())
-                .args(["--bindAddress", "127.0.0.1", "--listenPort", &port.to_string()])
+                .args([
+                    "--bindAddress",
+                    "127.0.0.1",
+                    "--listenPort",
+                    &port.to_string(),
+                ])
                 .args(&args)
                 .env("HOME", home)
-                .env("RUST_LOG", std::env::var("NAMESRV_TEST_LOG").unwrap_or_else(|_| "error".into()))
+                .env(
+                    "RUST_LOG",
+                    std::env::var("NAMESRV_TEST_LOG").unwrap_or_else(|_| "error".into()),
+                )
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
                 .spawn()
@@ -78,7 +95,12 @@ impl TestServer {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Self { child, port, home: home.to_owned(), args };
+                    return Self {
+                        child,
+                        port,
+                        home: home.to_owned(),
+                        args,
+                    };
                 }
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // port taken or bad config; retry on another port
@@ -112,7 +134,10 @@ impl TestServer {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "namesrv did not exit after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "namesrv did not exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -120,7 +145,13 @@ impl TestServer {
     /// Resident set size in KiB (Linux).
     pub fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
     }
 }
 
@@ -141,9 +172,15 @@ pub struct Client {
 impl Client {
     pub fn connect(port: u16) -> Self {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         let _ = stream.set_nodelay(true);
-        Self { stream, buf: BytesMut::new(), next_opaque: 1 }
+        Self {
+            stream,
+            buf: BytesMut::new(),
+            next_opaque: 1,
+        }
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {

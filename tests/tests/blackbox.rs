@@ -13,7 +13,8 @@ fn start() -> (TestServer, TempDir) {
 }
 
 fn route(c: &mut Client, topic: &str) -> Option<TopicRouteData> {
-    let r = c.call(RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC).with_ext("topic", topic));
+    let r =
+        c.call(RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC).with_ext("topic", topic));
     match r.code {
         response::SUCCESS => Some(TopicRouteData::decode(r.body.as_deref().unwrap()).unwrap()),
         response::TOPIC_NOT_EXIST => None,
@@ -30,11 +31,16 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 fn kv_put(ns: &str, k: &str, v: &str) -> RemotingCommand {
-    RemotingCommand::request(request::PUT_KV_CONFIG).with_ext("namespace", ns).with_ext("key", k).with_ext("value", v)
+    RemotingCommand::request(request::PUT_KV_CONFIG)
+        .with_ext("namespace", ns)
+        .with_ext("key", k)
+        .with_ext("value", v)
 }
 
 fn kv_get(ns: &str, k: &str) -> RemotingCommand {
-    RemotingCommand::request(request::GET_KV_CONFIG).with_ext("namespace", ns).with_ext("key", k)
+    RemotingCommand::request(request::GET_KV_CONFIG)
+        .with_ext("namespace", ns)
+        .with_ext("key", k)
 }
 
 /// One request per handled code (plus an unknown one), with the headers each needs.
@@ -103,8 +109,15 @@ fn every_request_code_in_both_serialize_types() {
             cmd.serialize_type = stype;
             let code = cmd.code;
             let reply = c.call(cmd);
-            assert_eq!(reply.code, want, "{stype:?} code {code}: remark {:?}", reply.remark);
-            assert_eq!(reply.serialize_type, stype, "reply in the request's serialize type");
+            assert_eq!(
+                reply.code, want,
+                "{stype:?} code {code}: remark {:?}",
+                reply.remark
+            );
+            assert_eq!(
+                reply.serialize_type, stype,
+                "reply in the request's serialize type"
+            );
             assert!(reply.is_response());
         }
     }
@@ -119,14 +132,19 @@ fn json_replies_carry_serialize_type_current_rpc() {
     let mut raw = Vec::new();
     let mut buf = [0u8; 4096];
     use std::io::Read;
-    while raw.len() < 8 || raw.len() < 4 + u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize {
+    while raw.len() < 8
+        || raw.len() < 4 + u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize
+    {
         let n = c.stream.read(&mut buf).unwrap();
         assert!(n > 0);
         raw.extend_from_slice(&buf[..n]);
     }
     let hlen = (u32::from_be_bytes([raw[4], raw[5], raw[6], raw[7]]) & 0xFFFFFF) as usize;
     let header = std::str::from_utf8(&raw[8..8 + hlen]).unwrap();
-    assert!(header.contains(r#""serializeTypeCurrentRPC":"JSON""#), "{header}");
+    assert!(
+        header.contains(r#""serializeTypeCurrentRPC":"JSON""#),
+        "{header}"
+    );
     assert!(header.contains(r#""language":"JAVA""#), "{header}");
 }
 
@@ -137,7 +155,8 @@ fn pipelined_thousand_requests_on_one_connection() {
     let mut opaques = Vec::new();
     for i in 0..1000 {
         let cmd = if i % 2 == 0 {
-            RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC).with_ext("topic", format!("T{i}"))
+            RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC)
+                .with_ext("topic", format!("T{i}"))
         } else {
             kv_put("P", &format!("k{i}"), "v")
         };
@@ -146,7 +165,14 @@ fn pipelined_thousand_requests_on_one_connection() {
     for (i, want) in opaques.iter().enumerate() {
         let r = c.read().expect("reply");
         assert_eq!(r.opaque, *want);
-        assert_eq!(r.code, if i % 2 == 0 { response::TOPIC_NOT_EXIST } else { response::SUCCESS });
+        assert_eq!(
+            r.code,
+            if i % 2 == 0 {
+                response::TOPIC_NOT_EXIST
+            } else {
+                response::SUCCESS
+            }
+        );
     }
 }
 
@@ -167,12 +193,19 @@ fn oneway_requests_get_no_reply() {
 fn connection_close_removes_the_broker() {
     let (server, _home) = start();
     let mut broker = server.client();
-    let r = broker.call(Reg::new("C", "10.0.0.1:10911", "B", 0).topics(&["T", "U"]).command());
+    let r = broker.call(
+        Reg::new("C", "10.0.0.1:10911", "B", 0)
+            .topics(&["T", "U"])
+            .command(),
+    );
     assert_eq!(r.code, response::SUCCESS);
     let mut client = server.client();
     assert!(route(&mut client, "T").is_some());
     drop(broker);
-    wait_until("routes to vanish after the broker's connection closed", || route(&mut client, "T").is_none());
+    wait_until(
+        "routes to vanish after the broker's connection closed",
+        || route(&mut client, "T").is_none(),
+    );
     let info = client.call(RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO));
     let info = ClusterInfo::decode(info.body.as_deref().unwrap()).unwrap();
     assert!(info.broker_addr_table.is_empty() && info.cluster_addr_table.is_empty());
@@ -182,14 +215,23 @@ fn connection_close_removes_the_broker() {
 fn broker_expires_after_its_heartbeat_timeout() {
     let (server, _home) = start();
     let mut broker = server.client();
-    let r = broker.call(Reg::new("C", "10.0.0.2:10911", "B", 0).topics(&["T", "U"]).timeout(700).command());
+    let r = broker.call(
+        Reg::new("C", "10.0.0.2:10911", "B", 0)
+            .topics(&["T", "U"])
+            .timeout(700)
+            .command(),
+    );
     assert_eq!(r.code, response::SUCCESS);
     let mut client = server.client();
     assert!(route(&mut client, "T").is_some());
     // The broker's connection stays open; only the missed heartbeats remove it.
     let started = Instant::now();
     wait_until("expiry", || route(&mut client, "T").is_none());
-    assert!(started.elapsed() >= Duration::from_millis(500), "expired too early: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "expired too early: {:?}",
+        started.elapsed()
+    );
     drop(broker);
 }
 
@@ -197,7 +239,9 @@ fn broker_expires_after_its_heartbeat_timeout() {
 fn heartbeats_keep_a_broker_alive() {
     let (server, _home) = start();
     let mut broker = server.client();
-    let reg = Reg::new("C", "10.0.0.3:10911", "B", 0).topics(&["T", "U"]).timeout(600);
+    let reg = Reg::new("C", "10.0.0.3:10911", "B", 0)
+        .topics(&["T", "U"])
+        .timeout(600);
     broker.call(reg.command());
     let mut client = server.client();
     for _ in 0..8 {
@@ -208,7 +252,10 @@ fn heartbeats_keep_a_broker_alive() {
             .with_ext("brokerName", "B");
         hb.flag |= flag::ONEWAY;
         broker.send(hb);
-        assert!(route(&mut client, "T").is_some(), "expired despite heartbeats");
+        assert!(
+            route(&mut client, "T").is_some(),
+            "expired despite heartbeats"
+        );
     }
 }
 
@@ -218,14 +265,29 @@ fn kv_survives_kill_9_and_restart() {
     let server = TestServer::start_in(&home.0, &[]);
     let mut c = server.client();
     for i in 0..50 {
-        assert_eq!(c.call(kv_put("ORDER_TOPIC_CONFIG", &format!("T{i}"), &format!("b:{i}"))).code, 0);
+        assert_eq!(
+            c.call(kv_put(
+                "ORDER_TOPIC_CONFIG",
+                &format!("T{i}"),
+                &format!("b:{i}")
+            ))
+            .code,
+            0
+        );
     }
     let server = server.kill9_and_restart();
     let mut c = server.client();
-    let r = c.call(RemotingCommand::request(request::GET_KVLIST_BY_NAMESPACE).with_ext("namespace", "ORDER_TOPIC_CONFIG"));
+    let r = c.call(
+        RemotingCommand::request(request::GET_KVLIST_BY_NAMESPACE)
+            .with_ext("namespace", "ORDER_TOPIC_CONFIG"),
+    );
     assert_eq!(r.code, response::SUCCESS);
     let table = decode_kv_table(r.body.as_deref().unwrap()).unwrap();
-    assert_eq!(table.len(), 50, "acknowledged KV writes lost across kill -9");
+    assert_eq!(
+        table.len(),
+        50,
+        "acknowledged KV writes lost across kill -9"
+    );
     assert_eq!(table["T49"], "b:49");
 }
 
@@ -234,8 +296,16 @@ fn corrupt_kv_file_stops_start_up_and_backup_flag_recovers() {
     let home = TempDir::new("corrupt");
     let dir = home.0.join("namesrv");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("kvConfig.json"), b"{\"configTable\":{\"NS\":{\"k\":").unwrap();
-    std::fs::write(dir.join("kvConfig.json.bak"), b"{\"configTable\":{\"NS\":{\"k\":\"old\"}}}").unwrap();
+    std::fs::write(
+        dir.join("kvConfig.json"),
+        b"{\"configTable\":{\"NS\":{\"k\":",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kvConfig.json.bak"),
+        b"{\"configTable\":{\"NS\":{\"k\":\"old\"}}}",
+    )
+    .unwrap();
     let out = std::process::Command::new(namesrv_tests::server::binary())
         .args(["--bindAddress", "127.0.0.1", "--listenPort", "0"])
         .env("HOME", &home.0)
@@ -243,7 +313,10 @@ fn corrupt_kv_file_stops_start_up_and_backup_flag_recovers() {
         .unwrap();
     assert!(!out.status.success(), "started on a corrupt kvConfig.json");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("kvConfig.json") && err.contains("--kv-use-backup"), "{err}");
+    assert!(
+        err.contains("kvConfig.json") && err.contains("--kv-use-backup"),
+        "{err}"
+    );
     let server = TestServer::start_in(&home.0, &["--kv-use-backup"]);
     let r = server.client().call(kv_get("NS", "k"));
     assert_eq!(r.ext("value"), Some("old"));
@@ -256,27 +329,37 @@ fn malformed_frames_close_only_their_connection() {
     assert_eq!(good.call(kv_put("M", "k", "v")).code, 0);
     let rss_before = server.rss_kib();
     let bad_frames: Vec<Vec<u8>> = vec![
-        vec![0, 0, 0, 2, 0, 0],                             // length below 4
-        vec![0x7f, 0xff, 0xff, 0xff],                       // 2 GiB frame announced
-        vec![0, 0x10, 0, 1],                                // 1 MiB + 1 over the limit? no: 1 MiB frame, then EOF
-        vec![0, 0, 0, 8, 2, 0, 0, 0, 0, 0, 0, 0],           // unknown serialize type
+        vec![0, 0, 0, 2, 0, 0],                               // length below 4
+        vec![0x7f, 0xff, 0xff, 0xff],                         // 2 GiB frame announced
+        vec![0, 0x10, 0, 1], // 1 MiB + 1 over the limit? no: 1 MiB frame, then EOF
+        vec![0, 0, 0, 8, 2, 0, 0, 0, 0, 0, 0, 0], // unknown serialize type
         vec![0, 0, 0, 8, 0, 0, 0, 9, b'{', b'{', b'{', b'{'], // header longer than frame
-        vec![0, 0, 0, 5, 0, 0, 0, 1, b'{'],                 // malformed JSON
-        vec![0, 0, 0, 9, 1, 0, 0, 5, 0, 1, 0, 0, 0],        // truncated binary header
+        vec![0, 0, 0, 5, 0, 0, 0, 1, b'{'], // malformed JSON
+        vec![0, 0, 0, 9, 1, 0, 0, 5, 0, 1, 0, 0, 0], // truncated binary header
     ];
     for _ in 0..30 {
         for frame in &bad_frames {
             let mut bad = server.client();
             bad.send_raw(frame);
             if frame != &bad_frames[2] {
-                assert!(bad.is_closed(Duration::from_secs(5)), "connection not closed after {frame:?}");
+                assert!(
+                    bad.is_closed(Duration::from_secs(5)),
+                    "connection not closed after {frame:?}"
+                );
             }
         }
     }
     let r = good.call(kv_get("M", "k"));
-    assert_eq!(r.ext("value"), Some("v"), "the well-behaved client was disturbed");
+    assert_eq!(
+        r.ext("value"),
+        Some("v"),
+        "the well-behaved client was disturbed"
+    );
     if let (Some(before), Some(after)) = (rss_before, server.rss_kib()) {
-        assert!(after < before + 64 * 1024, "RSS grew from {before} KiB to {after} KiB");
+        assert!(
+            after < before + 64 * 1024,
+            "RSS grew from {before} KiB to {after} KiB"
+        );
     }
 }
 
@@ -298,12 +381,19 @@ fn config_update_is_persisted_to_the_config_file() {
     std::fs::write(&file, "orderMessageEnable=false\n").unwrap();
     let server = TestServer::start_in(&home.0, &["-c", file.to_str().unwrap()]);
     let mut c = server.client();
-    let r = c.call(RemotingCommand::request(request::UPDATE_NAMESRV_CONFIG).with_body("orderMessageEnable=true\n"));
+    let r = c.call(
+        RemotingCommand::request(request::UPDATE_NAMESRV_CONFIG)
+            .with_body("orderMessageEnable=true\n"),
+    );
     assert_eq!(r.code, response::SUCCESS);
     let r = c.call(RemotingCommand::request(request::GET_NAMESRV_CONFIG));
-    assert!(String::from_utf8_lossy(r.body.as_deref().unwrap()).contains("orderMessageEnable=true\n"));
+    assert!(
+        String::from_utf8_lossy(r.body.as_deref().unwrap()).contains("orderMessageEnable=true\n")
+    );
     wait_until("config file rewrite", || {
-        std::fs::read_to_string(&file).unwrap_or_default().contains("orderMessageEnable=true\n")
+        std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .contains("orderMessageEnable=true\n")
     });
     assert!(file.with_extension("properties.bak").exists());
 }

@@ -101,11 +101,11 @@ impl TopicConfig {
             return Err(err("a topic config is not an object"));
         };
         // The map key is ignored, as in Apache: the name comes from the config itself.
-        let topic_name = o
-            .get("topicName")
-            .and_then(as_string)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| err("a topic config has no topicName"))?;
+        // A config without a name (Java's `new TopicConfig()`, as Apache's RequestProcessorTest
+        // sends) decodes in Apache and the registration still answers SUCCESS, so it must not
+        // fail the body: it is kept with an empty name (it still counts for the single-topic
+        // guard) and `register_broker` skips it (spec §3.3 step 14, §6.4).
+        let topic_name = o.get("topicName").and_then(as_string).unwrap_or_default();
         Ok(Self {
             topic_name,
             read_queue_nums: int32(o, "readQueueNums"),
