@@ -23,27 +23,20 @@ impl ConfigValue for bool {
     }
 }
 
-impl ConfigValue for i32 {
-    fn parse_value(s: &str) -> Result<Self, String> {
-        s.trim()
-            .parse()
-            .map_err(|_| format!("expected an integer, got {:?}", s.trim()))
-    }
-    fn render(&self) -> String {
-        self.to_string()
-    }
+macro_rules! integer_config_value {
+    ($($t:ty),*) => {$(
+        impl ConfigValue for $t {
+            fn parse_value(s: &str) -> Result<Self, String> {
+                s.trim().parse().map_err(|_| format!("expected an integer, got {:?}", s.trim()))
+            }
+            fn render(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
 }
 
-impl ConfigValue for i64 {
-    fn parse_value(s: &str) -> Result<Self, String> {
-        s.trim()
-            .parse()
-            .map_err(|_| format!("expected an integer, got {:?}", s.trim()))
-    }
-    fn render(&self) -> String {
-        self.to_string()
-    }
-}
+integer_config_value!(i32, i64);
 
 impl ConfigValue for String {
     fn parse_value(s: &str) -> Result<Self, String> {

@@ -29,3 +29,16 @@ fn a_seed_replays_exactly() {
         run_schedule(2, 50, false).unwrap().trace_hash
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, failure_persistence: None, ..Default::default() })]
+
+    /// proptest front-end over the same model check: arbitrary seeds and schedule lengths.
+    #[test]
+    fn arbitrary_schedules_match_the_reference_model(seed in proptest::prelude::any::<u64>(), steps in 1usize..400) {
+        if let Err(f) = run_schedule(seed, steps, false) {
+            let f = run_schedule(seed, steps, true).err().unwrap_or(f);
+            proptest::prop_assert!(false, "{}\n{f}", f.trace);
+        }
+    }
+}
