@@ -136,7 +136,7 @@ config! {
     server_socket_rcv_buf_size: i32 = "serverSocketRcvBufSize", 0, "Accepted for compatibility (OS default).";
     write_buffer_high_water_mark: i32 = "writeBufferHighWaterMark", 0, "Accepted for compatibility.";
     write_buffer_low_water_mark: i32 = "writeBufferLowWaterMark", 0, "Accepted for compatibility.";
-    server_socket_backlog: i32 = "serverSocketBacklog", 1024, "Listen backlog.";
+    server_socket_backlog: i32 = "serverSocketBacklog", 1024, "Accepted for compatibility; the listener backlog is 1024.";
     server_netty_worker_group_enable: bool = "serverNettyWorkerGroupEnable", true, "Accepted for compatibility.";
     server_pooled_byte_buf_allocator_enable: bool = "serverPooledByteBufAllocatorEnable", true, "Accepted for compatibility.";
     enable_shutdown_gracefully: bool = "enableShutdownGracefully", false, "While shutting down, answer requests of version > 475 with GO_AWAY (1500).";

@@ -82,3 +82,17 @@ fn unknown_override_is_an_error() {
         .unwrap()
         .contains("unknown key noSuchKey"));
 }
+
+#[test]
+fn readme_documents_every_key() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let out = namesrv().arg("-p").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let missing: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split('=').next())
+        .filter(|k| !readme.contains(&format!("`{k}`")))
+        .collect();
+    assert!(missing.is_empty(), "README does not document {missing:?}");
+}
