@@ -75,22 +75,40 @@ impl Shared {
         };
         self.deadline_changed.notify_one();
         let mut replies = Vec::new();
+        let mut persist_error: Option<String> = None;
         for e in effects {
             match e {
                 Effect::Reply { conn, cmd } => replies.push((conn, cmd)),
-                Effect::PersistKv { json } => self.persist(seq, true, &json),
-                Effect::PersistConfig { text } => self.persist(seq, false, &text),
+                Effect::PersistKv { json } => {
+                    if let Err(e) = self.persist(seq, true, &json) {
+                        persist_error = Some(e);
+                    }
+                }
+                Effect::PersistConfig { text } => {
+                    if let Err(e) = self.persist(seq, false, &text) {
+                        persist_error = Some(e);
+                    }
+                }
                 Effect::NotifyBroker { broker_addr, cmd } => {
                     tokio::spawn(notify_broker(broker_addr, cmd));
                 }
                 Effect::Route(ev) => log_route_event(&ev),
             }
         }
+        // A change that is not on disk is not acknowledged as durable.
+        if let Some(e) = persist_error {
+            for (_, reply) in replies.iter_mut() {
+                if reply.code == namesrv_core::protocol::response::SUCCESS {
+                    reply.code = namesrv_core::protocol::response::SYSTEM_ERROR;
+                    reply.remark = Some(format!("applied in memory but not persisted: {e}"));
+                }
+            }
+        }
         replies
     }
 
     /// Writes a snapshot unless a newer one of the same file was written already.
-    fn persist(&self, seq: u64, kv: bool, content: &str) {
+    fn persist(&self, seq: u64, kv: bool, content: &str) -> Result<(), String> {
         let mut last = self
             .persisted
             .lock()
@@ -101,14 +119,18 @@ impl Shared {
             (&mut last.1, &self.config_path)
         };
         if *slot > seq {
-            return;
+            return Ok(());
         }
         match persist::write_atomic(path, content.as_bytes()) {
             Ok(()) => {
                 *slot = seq;
                 debug!(path = %path.display(), "persisted");
+                Ok(())
             }
-            Err(e) => warn!(path = %path.display(), error = %e, "cannot persist"),
+            Err(e) => {
+                warn!(path = %path.display(), error = %e, "cannot persist");
+                Err(format!("{}: {e}", path.display()))
+            }
         }
     }
 
@@ -289,7 +311,7 @@ impl Server {
                 shared.persist_seq.fetch_add(1, Ordering::Relaxed) + 1,
             )
         };
-        shared.persist(seq, true, &json);
+        let _ = shared.persist(seq, true, &json);
         info!("stopped");
     }
 }
@@ -327,7 +349,8 @@ async fn connection(
     mut stop: watch::Receiver<bool>,
 ) {
     debug!(conn, %peer, "connection opened");
-    let (mut rd, mut wr) = stream.into_split();
+    // `tokio::io::split` rather than `into_split`: madsim's TcpStream has only the former.
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<RemotingCommand>(WRITE_QUEUE_FRAMES);
     let writer = tokio::spawn(async move {
         let mut out = BytesMut::with_capacity(8 * 1024);

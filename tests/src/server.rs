@@ -10,24 +10,29 @@ use bytes::BytesMut;
 use namesrv_core::codec::{decode_frame, encode_to_bytes, DEFAULT_MAX_FRAME};
 use namesrv_core::protocol::RemotingCommand;
 
-/// The `namesrv` binary next to this test executable (`target/<profile>/namesrv`), built on
-/// demand if a plain `cargo test -p namesrv-tests` did not build it.
+/// The `namesrv` binary next to this test executable (`target/<profile>/namesrv`). Built once
+/// per test process with cargo (a no-op when fresh), because `cargo test -p namesrv-tests`
+/// alone would otherwise run a stale binary.
 pub fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let bin = profile_dir.join(format!("namesrv{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "namesrv", "--bin", "namesrv"])
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "cannot build namesrv");
-    }
-    bin
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("current exe");
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target/<profile>");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "-q", "-p", "namesrv", "--bin", "namesrv"]);
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("cargo build");
+            assert!(status.success(), "cannot build namesrv");
+            profile_dir.join(format!("namesrv{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
 }
 
 fn free_port() -> u16 {

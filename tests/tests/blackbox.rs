@@ -397,3 +397,16 @@ fn config_update_is_persisted_to_the_config_file() {
     });
     assert!(file.with_extension("properties.bak").exists());
 }
+
+#[test]
+fn a_kv_write_that_cannot_be_persisted_is_not_acknowledged() {
+    let home = TempDir::new("unwritable");
+    let server = TestServer::start_in(&home.0, &[]);
+    // After start-up, the KV directory becomes a regular file: no write can succeed.
+    let dir = home.0.join("namesrv");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::write(&dir, b"x").unwrap();
+    let r = server.client().call(kv_put("NS", "k", "v"));
+    assert_eq!(r.code, response::SYSTEM_ERROR, "{:?}", r.remark);
+    assert!(r.remark.unwrap_or_default().contains("not persisted"));
+}
