@@ -24,7 +24,8 @@ use crate::route::{
 /// Everything that can happen to a NameServer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
-    /// A decoded frame arrived on a connection.
+    /// A decoded frame arrived on a connection. Connection ids must grow with accept order:
+    /// a broker's registration belongs to the newest connection that carried it.
     Request { conn: ConnId, cmd: RemotingCommand },
     /// A connection closed (EOF, error, idle timeout): Apache's `onChannelDestroy`.
     Closed { conn: ConnId },

@@ -384,6 +384,24 @@ impl Sim {
             }
             58..=62 => {
                 if let Some(c) = self.stale_conns.pop() {
+                    // Sometimes a registration delayed on the old connection arrives first
+                    // (the broker timed out and reconnected): it refreshes the broker's
+                    // heartbeat but must not make the old connection's close remove it.
+                    let late = self
+                        .brokers
+                        .iter()
+                        .position(|b| b.alive && b.conn.is_some_and(|cur| cur > c));
+                    if let (Some(i), true) = (late, self.rng.chance(50)) {
+                        self.log(format!(
+                            "#{step} t={} late register of {} on old conn {c}",
+                            self.now, self.brokers[i].addr
+                        ));
+                        let cur = self.brokers[i].conn;
+                        self.brokers[i].conn = Some(c);
+                        let r = self.register(i, false);
+                        self.brokers[i].conn = cur;
+                        r?;
+                    }
                     self.log(format!("#{step} t={} stale-close conn {c}", self.now));
                     self.feed(Input::Closed { conn: c });
                 }

@@ -217,7 +217,18 @@ impl RouteInfo {
             }
         }
 
-        // Step 10.
+        // Step 10. The registration is owned by the newest connection it arrived on. Connection
+        // ids grow with accept order, so a frame delayed on an older connection (the broker timed
+        // out, reconnected and re-registered, then the old frame and the old connection's close
+        // arrive) cannot hand ownership back to the old connection, whose close would then wipe
+        // a healthy broker (found by the madsim harness, seed 3; Java has the same flaw).
+        let conn = match (
+            self.broker_live_table.get(&key).and_then(|l| l.conn),
+            a.conn,
+        ) {
+            (Some(owner), Some(this)) => Some(owner.max(this)),
+            (owner, this) => this.or(owner),
+        };
         let timeout_ms = a
             .timeout_ms
             .and_then(|t| Millis::try_from(t).ok())
@@ -229,7 +240,7 @@ impl RouteInfo {
                 last_update: now,
                 timeout_ms,
                 data_version: dv,
-                conn: a.conn,
+                conn,
                 ha_server_addr: a.ha_addr.to_owned(),
             },
         );

@@ -1140,6 +1140,28 @@ fn deviation_close_of_stale_connection_keeps_reregistered_broker() {
     assert!(h.route("T").is_none());
 }
 
+/// Deviation 2c: a registration delayed on an older connection (the broker timed out,
+/// reconnected and registered again, then the old frame and the old connection's close arrive)
+/// neither takes the registration back to the old connection nor lets its close remove the
+/// broker. Found by the madsim harness (seed 3); Java has the same flaw.
+#[test]
+fn deviation_late_frame_on_old_connection_keeps_broker() {
+    let mut h = Harness::new();
+    let reg = Reg::new("C", "10.0.0.1:10911", "B", 0).topics(&["T", "U"]);
+    assert_eq!(h.register_on(101, &reg).unwrap().code, response::SUCCESS);
+    assert_eq!(h.register_on(102, &reg).unwrap().code, response::SUCCESS);
+    // The delayed frame on the old connection arrives, then that connection's close.
+    assert_eq!(h.register_on(101, &reg).unwrap().code, response::SUCCESS);
+    h.close(101);
+    assert!(
+        h.route("T").is_some(),
+        "a late frame on an old connection must not orphan the broker"
+    );
+    // The broker's current connection still owns it: its close removes the broker at once.
+    h.close(102);
+    assert!(h.route("T").is_none());
+}
+
 /// Deviation 2b: Expiry happens exactly at last heartbeat + timeout (inclusive), not on a 5 s scan.
 #[test]
 fn deviation_expiry_at_exact_deadline() {
