@@ -145,6 +145,9 @@ config! {
     // --- ours ---------------------------------------------------------------------------------
     frame_max_length: i64 = "frameMaxLength", 16_777_216, "Largest frame accepted (Apache's -Dcom.rocketmq.remoting.frameMaxLength).";
     server_max_connections: i32 = "serverMaxConnections", 65_536, "Connections beyond this are closed at accept, with a log line.";
+    http_listen_port: i32 = "httpListenPort", 0, "Port of the HTTP listener (/metrics, /health, /ready, /rocketmq/nsaddr); 0 disables it. Never settable remotely.";
+    http_bind_address: String = "httpBindAddress", String::new(), "Address of the HTTP listener; empty means bindAddress. Never settable remotely.";
+    http_nsaddr: String = "httpNsaddr", String::new(), "What GET /rocketmq/nsaddr answers: the NameServer list as clients write it (host:port;host:port); empty answers 404. Never settable remotely.";
 }
 
 /// Keys no remote update may set, whatever `configBlackList` says (spec §5.3).
@@ -154,6 +157,11 @@ pub const FIXED_BLACKLIST: [&str; 4] = [
     "kvConfigPath",
     "rocketmqHome",
 ];
+
+/// Our HTTP keys, also refused to UPDATE_NAMESRV_CONFIG: a remote client that could set
+/// `httpNsaddr` could point every client polling the address endpoint at a NameServer of its
+/// choosing, and the listener keys would expose the endpoint at the next start.
+pub const HTTP_BLACKLIST: [&str; 3] = ["httpBindAddress", "httpListenPort", "httpNsaddr"];
 
 /// Why UPDATE_NAMESRV_CONFIG was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,9 +175,13 @@ pub enum UpdateError {
 }
 
 impl NamesrvConfig {
-    /// The effective blacklist: the fixed four plus `configBlackList`.
+    /// The effective blacklist: the fixed four, our HTTP keys, plus `configBlackList`.
     pub fn blacklist(&self) -> BTreeSet<String> {
-        let mut set: BTreeSet<String> = FIXED_BLACKLIST.iter().map(|s| (*s).to_owned()).collect();
+        let mut set: BTreeSet<String> = FIXED_BLACKLIST
+            .iter()
+            .chain(HTTP_BLACKLIST.iter())
+            .map(|s| (*s).to_owned())
+            .collect();
         set.extend(
             self.config_black_list
                 .split(';')
@@ -273,6 +285,10 @@ mod tests {
             "rocketmqHome",
         ] {
             let r = c.apply_remote_update(&[(k.into(), "x".into())]);
+            assert_eq!(r, Err(UpdateError::Blacklisted(k.into())));
+        }
+        for k in HTTP_BLACKLIST {
+            let r = c.apply_remote_update(&[(k.into(), "1".into())]);
             assert_eq!(r, Err(UpdateError::Blacklisted(k.into())));
         }
         assert_eq!(

@@ -124,6 +124,9 @@ fn main() -> ExitCode {
             Ok(addr) => info!(%addr, kv = %config.kv_config_path, "The Name Server boot success. serializeType=JSON"),
             Err(_) => info!("The Name Server boot success."),
         }
+        if let Some(Ok(addr)) = server.http_local_addr() {
+            info!(%addr, "HTTP port: /metrics /health /ready /rocketmq/nsaddr");
+        }
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             wait_for_signal().await;

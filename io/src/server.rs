@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -24,7 +24,8 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::persist;
+use crate::metrics::{CloseReason, Metrics, Snapshot};
+use crate::{http, persist};
 
 /// Frames queued for one connection's writer. A client that stops reading fills it and is
 /// disconnected rather than buffered without limit.
@@ -45,6 +46,9 @@ pub struct Shared {
     next_conn: AtomicU64,
     kv_path: PathBuf,
     config_path: PathBuf,
+    metrics: Metrics,
+    /// Set when shutdown begins: `/ready` answers 503 from then on.
+    shutting_down: AtomicBool,
 }
 
 impl Shared {
@@ -92,7 +96,10 @@ impl Shared {
                 Effect::NotifyBroker { broker_addr, cmd } => {
                     tokio::spawn(notify_broker(broker_addr, cmd));
                 }
-                Effect::Route(ev) => log_route_event(&ev),
+                Effect::Route(ev) => {
+                    self.metrics.route_event(&ev);
+                    log_route_event(&ev);
+                }
             }
         }
         // A change that is not on disk is not acknowledged as durable.
@@ -121,7 +128,9 @@ impl Shared {
         if *slot > seq {
             return Ok(());
         }
-        match persist::write_atomic(path, content.as_bytes()) {
+        let written = persist::write_atomic(path, content.as_bytes());
+        self.metrics.persisted(kv, written.is_ok());
+        match written {
             Ok(()) => {
                 *slot = seq;
                 debug!(path = %path.display(), "persisted");
@@ -134,8 +143,18 @@ impl Shared {
         }
     }
 
-    /// Answers one request: from a shared read lock when possible, else through `handle`.
+    /// Answers one request, counting it and timing it.
     fn request(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand> {
+        let started = std::time::Instant::now();
+        let code = cmd.code;
+        let reply = self.answer(conn, cmd);
+        self.metrics
+            .request(code, reply.as_ref().map(|r| r.code), started.elapsed());
+        reply
+    }
+
+    /// Answers one request: from a shared read lock when possible, else through `handle`.
+    fn answer(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand> {
         if NameServer::is_read_only(cmd.code) {
             let now = self.now();
             if let Some(reply) = self.read_machine().query(now, &cmd) {
@@ -150,6 +169,63 @@ impl Shared {
             .into_iter()
             .find(|(c, r)| *c == conn && r.opaque == opaque)
             .map(|(_, r)| r)
+    }
+}
+
+// --- what the HTTP port shows --------------------------------------------------------------------
+
+impl Shared {
+    /// `/metrics`: the counters plus gauges read from the tables now.
+    pub(crate) fn metrics_text(&self) -> String {
+        let ready = self.readiness().is_ok();
+        let snap = {
+            let m = self.read_machine();
+            let route = m.route();
+            Snapshot {
+                brokers_live: route.broker_live_table().len(),
+                broker_groups: route.broker_addr_table().len(),
+                clusters: route.cluster_addr_table().len(),
+                topics: route.topic_queue_table().len(),
+                queue_entries: route.topic_queue_table().values().map(|q| q.len()).sum(),
+                connections: self.connections.load(Ordering::Relaxed),
+                kv_namespaces: m.kv().table().len(),
+                kv_entries: m.kv().table().values().map(|t| t.len()).sum(),
+                ready,
+            }
+        };
+        self.metrics.render(&snap)
+    }
+
+    /// `/ready`: not while `needWaitForService` holds route queries back (the same test the
+    /// core applies to GET_ROUTEINFO_BY_TOPIC), nor once shutdown has begun.
+    pub(crate) fn readiness(&self) -> Result<(), String> {
+        if self.shutting_down.load(Ordering::Relaxed) {
+            return Err("shutting down".into());
+        }
+        let (need_wait, wait_seconds) = {
+            let m = self.read_machine();
+            let c = m.config();
+            (c.need_wait_for_service, c.wait_seconds_for_service)
+        };
+        if need_wait {
+            // The machine was created at time 0 of this clock.
+            let wait = u64::try_from(wait_seconds)
+                .unwrap_or(0)
+                .saturating_mul(1000);
+            let now = self.now();
+            if now < wait {
+                let left = (wait - now).div_ceil(1000);
+                return Err(format!(
+                    "waiting for service (needWaitForService), {left} s left"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `/rocketmq/nsaddr`: the configured `httpNsaddr`, trimmed.
+    pub(crate) fn nsaddr(&self) -> String {
+        self.read_machine().config().http_nsaddr.trim().to_owned()
     }
 }
 
@@ -207,13 +283,34 @@ async fn notify_broker(addr: String, cmd: RemotingCommand) {
 pub struct Server {
     shared: Arc<Shared>,
     listener: TcpListener,
+    http: Option<TcpListener>,
     config: NamesrvConfig,
+}
+
+/// Where the HTTP port listens, if `httpListenPort` enables it.
+pub fn http_bind_addr(config: &NamesrvConfig) -> Option<String> {
+    if config.http_listen_port <= 0 {
+        return None;
+    }
+    let host = if config.http_bind_address.trim().is_empty() {
+        config.bind_address.trim()
+    } else {
+        config.http_bind_address.trim()
+    };
+    Some(format!("{host}:{}", config.http_listen_port))
 }
 
 impl Server {
     pub async fn bind(config: NamesrvConfig, kv: KvConfig) -> std::io::Result<Self> {
         let addr = format!("{}:{}", config.bind_address, config.listen_port);
         let listener = TcpListener::bind(addr.as_str()).await?;
+        let http =
+            match http_bind_addr(&config) {
+                Some(addr) => Some(TcpListener::bind(addr.as_str()).await.map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("HTTP port {addr}: {e}"))
+                })?),
+                None => None,
+            };
         let epoch = Instant::now();
         let shared = Arc::new(Shared {
             machine: RwLock::new(NameServer::new(config.clone(), kv, 0)),
@@ -225,10 +322,13 @@ impl Server {
             next_conn: AtomicU64::new(1),
             kv_path: PathBuf::from(&config.kv_config_path),
             config_path: PathBuf::from(&config.config_store_path),
+            metrics: Metrics::new(),
+            shutting_down: AtomicBool::new(false),
         });
         Ok(Self {
             shared,
             listener,
+            http,
             config,
         })
     }
@@ -237,16 +337,27 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// The HTTP port's address, when enabled.
+    pub fn http_local_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.http.as_ref().map(TcpListener::local_addr)
+    }
+
     /// Serves until `shutdown` turns true; then stops accepting, lets connections finish the
     /// request in hand and flush their replies, persists, and returns.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let Server {
             shared,
             listener,
+            http,
             config,
         } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(timer(shared.clone(), stop_rx.clone()));
+        // The HTTP port outlives the connections: /ready says 503 while they drain.
+        let (http_stop_tx, http_stop_rx) = watch::channel(false);
+        if let Some(l) = http {
+            tokio::spawn(http::serve(l, shared.clone(), http_stop_rx));
+        }
         let max_conns = usize::try_from(config.server_max_connections)
             .unwrap_or(usize::MAX)
             .max(1);
@@ -275,9 +386,11 @@ impl Server {
                     };
                     if shared.connections.load(Ordering::Relaxed) >= max_conns {
                         warn!(%peer, limit = max_conns, "connection limit reached; closing new connection");
+                        shared.metrics.connection_rejected();
                         drop(stream);
                         continue;
                     }
+                    shared.metrics.connection_accepted();
                     let _ = stream.set_nodelay(true);
                     shared.connections.fetch_add(1, Ordering::Relaxed);
                     let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -292,6 +405,7 @@ impl Server {
             }
         }
         info!("shutting down: no new connections");
+        shared.shutting_down.store(true, Ordering::Relaxed);
         drop(listener);
         shared.handle(Input::ShutdownStarted);
         let _ = stop_tx.send(true);
@@ -312,6 +426,7 @@ impl Server {
             )
         };
         let _ = shared.persist(seq, true, &json);
+        let _ = http_stop_tx.send(true);
         info!("stopped");
     }
 }
@@ -375,21 +490,25 @@ async fn connection(
     });
 
     let mut buf = BytesMut::with_capacity(4096);
-    let reason: String = 'read: loop {
+    let (cause, reason): (CloseReason, String) = 'read: loop {
         // Serve every whole frame already buffered (pipelining), then read more.
         loop {
             match decode_frame(&mut buf, max_frame) {
                 Ok(Some(cmd)) => {
                     if let Some(reply) = shared.request(conn, cmd) {
                         if tx.try_send(reply).is_err() {
-                            break 'read "client is not reading its replies".to_owned();
+                            break 'read (
+                                CloseReason::SlowReader,
+                                "client is not reading its replies".to_owned(),
+                            );
                         }
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     warn!(conn, %peer, kind = e.kind(), error = %e, "bad frame; closing connection");
-                    break 'read format!("decode error: {e}");
+                    shared.metrics.decode_error(e.kind());
+                    break 'read (CloseReason::DecodeError, format!("decode error: {e}"));
                 }
             }
         }
@@ -401,15 +520,16 @@ async fn connection(
                     None => Some(read.await),
                 }
             } => r,
-            _ = stop.changed() => break 'read "server shutting down".to_owned(),
+            _ = stop.changed() => break 'read (CloseReason::Shutdown, "server shutting down".to_owned()),
         };
         match result {
-            None => break 'read "idle".to_owned(),
-            Some(Ok(0)) => break 'read "closed by peer".to_owned(),
+            None => break 'read (CloseReason::Idle, "idle".to_owned()),
+            Some(Ok(0)) => break 'read (CloseReason::ClosedByPeer, "closed by peer".to_owned()),
             Some(Ok(_)) => {}
-            Some(Err(e)) => break 'read format!("read error: {e}"),
+            Some(Err(e)) => break 'read (CloseReason::ReadError, format!("read error: {e}")),
         }
     };
+    shared.metrics.connection_closed(cause);
     drop(tx);
     let _ = writer.await;
     let had_brokers = !shared
@@ -422,5 +542,61 @@ async fn connection(
         info!(conn, %peer, reason, "broker connection closed");
     } else {
         debug!(conn, %peer, reason, "connection closed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_follows_the_wait_and_shutdown() {
+        let dir = std::env::temp_dir().join(format!("namesrv-ready-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let config = NamesrvConfig {
+            bind_address: "127.0.0.1".into(),
+            listen_port: 0,
+            need_wait_for_service: true,
+            wait_seconds_for_service: 3600,
+            kv_config_path: dir.join("kvConfig.json").display().to_string(),
+            config_store_path: dir.join("namesrv.properties").display().to_string(),
+            ..NamesrvConfig::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let server = Server::bind(config, KvConfig::new()).await.unwrap();
+            assert!(server.http_local_addr().is_none(), "off by default");
+            let shared = server.shared.clone();
+            let why = shared.readiness().unwrap_err();
+            assert!(why.contains("needWaitForService"), "{why}");
+            assert_eq!(http::route(&shared, "GET", "/ready").status, 503);
+            assert!(shared.metrics_text().contains("\nnamesrv_ready 0\n"));
+
+            // The wait is read live, as the core reads it for route queries.
+            let update = RemotingCommand::request(request::UPDATE_NAMESRV_CONFIG)
+                .with_body("needWaitForService=false\n");
+            let replies = shared.handle(Input::Request {
+                conn: 1,
+                cmd: update,
+            });
+            assert_eq!(replies.first().map(|(_, r)| r.code), Some(0));
+            assert_eq!(shared.readiness(), Ok(()));
+            assert_eq!(http::route(&shared, "GET", "/ready").status, 200);
+            assert!(shared.metrics_text().contains("\nnamesrv_ready 1\n"));
+
+            // Once shutdown begins: 503, while /health stays 200.
+            shared.shutting_down.store(true, Ordering::Relaxed);
+            let r = http::route(&shared, "GET", "/ready");
+            assert_eq!(
+                (r.status, r.body.as_str()),
+                (503, "not ready: shutting down\n")
+            );
+            assert_eq!(http::route(&shared, "GET", "/health").status, 200);
+            assert_eq!(http::route(&shared, "GET", "/rocketmq/nsaddr").status, 404);
+        });
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -35,7 +35,8 @@ pub fn binary() -> PathBuf {
         .clone()
 }
 
-fn free_port() -> u16 {
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -77,8 +78,26 @@ impl TestServer {
         Self::spawn(home, args)
     }
 
-    fn spawn(home: &Path, args: Vec<String>) -> Self {
+    /// Starts with the HTTP port (`httpListenPort`) on a free port as well; returns it too.
+    pub fn start_with_http(home: &Path, args: &[&str]) -> (Self, u16) {
         for _ in 0..5 {
+            let http = free_port();
+            let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            all.push("--set".into());
+            all.push(format!("httpListenPort={http}"));
+            if let Some(s) = Self::try_spawn(home, all, 1) {
+                return (s, http);
+            }
+        }
+        panic!("namesrv did not start with an HTTP port");
+    }
+
+    fn spawn(home: &Path, args: Vec<String>) -> Self {
+        Self::try_spawn(home, args, 5).expect("namesrv did not start")
+    }
+
+    fn try_spawn(home: &Path, args: Vec<String>, attempts: usize) -> Option<Self> {
+        for _ in 0..attempts {
             let port = free_port();
             let mut child = Command::new(binary())
                 .args([
@@ -100,12 +119,12 @@ impl TestServer {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Self {
+                    return Some(Self {
                         child,
                         port,
                         home: home.to_owned(),
                         args,
-                    };
+                    });
                 }
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // port taken or bad config; retry on another port
@@ -115,7 +134,7 @@ impl TestServer {
             let _ = child.kill();
             let _ = child.wait();
         }
-        panic!("namesrv did not start");
+        None
     }
 
     pub fn client(&self) -> Client {
