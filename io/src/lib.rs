@@ -1,6 +1,8 @@
 //! The tokio shell around `namesrv-core`: TCP, timers, persistence, configuration.
-//! The binary `namesrv` is a thin CLI over this library; the simulator drives it too.
+//! The binaries `namesrv` and `nsadmin` are thin CLIs over this library; the simulator drives
+//! it too.
 
+pub mod admin;
 pub mod http;
 pub mod metrics;
 pub mod persist;

@@ -35,6 +35,26 @@ pub fn binary() -> PathBuf {
         .clone()
 }
 
+/// The `nsadmin` binary next to `namesrv`, built the same way (once per test process).
+pub fn nsadmin_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let namesrv = binary();
+            let profile_dir = namesrv.parent().expect("target/<profile>");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "-q", "-p", "namesrv", "--bin", "nsadmin"]);
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("cargo build");
+            assert!(status.success(), "cannot build nsadmin");
+            profile_dir.join(format!("nsadmin{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
+}
+
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
