@@ -148,6 +148,9 @@ config! {
     http_listen_port: i32 = "httpListenPort", 0, "Port of the HTTP listener (/metrics, /health, /ready, /rocketmq/nsaddr); 0 disables it. Never settable remotely.";
     http_bind_address: String = "httpBindAddress", String::new(), "Address of the HTTP listener; empty means bindAddress. Never settable remotely.";
     http_nsaddr: String = "httpNsaddr", String::new(), "What GET /rocketmq/nsaddr answers: the NameServer list as clients write it (host:port;host:port); empty answers 404. Never settable remotely.";
+    acl_enable: bool = "aclEnable", false, "Require RocketMQ ACL signatures (AccessKey/Signature, HmacSHA1) on requests that change state. Never settable remotely.";
+    acl_protect_reads: bool = "aclProtectReads", false, "With aclEnable, require signatures on read-only requests too. Never settable remotely.";
+    acl_file: String = "aclFile", String::new(), "Accounts for aclEnable: a .properties file of accessKey=secretKey lines. Never settable remotely.";
 }
 
 /// Keys no remote update may set, whatever `configBlackList` says (spec §5.3).
@@ -157,6 +160,10 @@ pub const FIXED_BLACKLIST: [&str; 4] = [
     "kvConfigPath",
     "rocketmqHome",
 ];
+
+/// Authentication settings: a remote update could otherwise switch signing off or point the
+/// accounts at a file of its choosing.
+pub const ACL_BLACKLIST: [&str; 3] = ["aclEnable", "aclFile", "aclProtectReads"];
 
 /// Our HTTP keys, also refused to UPDATE_NAMESRV_CONFIG: a remote client that could set
 /// `httpNsaddr` could point every client polling the address endpoint at a NameServer of its
@@ -180,6 +187,7 @@ impl NamesrvConfig {
         let mut set: BTreeSet<String> = FIXED_BLACKLIST
             .iter()
             .chain(HTTP_BLACKLIST.iter())
+            .chain(ACL_BLACKLIST.iter())
             .map(|s| (*s).to_owned())
             .collect();
         set.extend(

@@ -4,6 +4,7 @@
 //! [`machine`] over the [`route`], [`kv`] and [`config`] state, effects out. No sockets, files,
 //! clocks or randomness: time is an argument.
 
+pub mod acl;
 pub mod codec;
 pub mod config;
 pub mod fuzzing;

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use crate::acl::{self, Accounts, AuthError};
 use crate::codec::fastjson::Dialect;
 use crate::config::{parse_properties, NamesrvConfig, UpdateError};
 use crate::kv::{KvConfig, NAMESPACE_ORDER_TOPIC_CONFIG};
@@ -57,6 +58,12 @@ pub enum Effect {
     },
     /// Worth a log line and a metric.
     Route(RouteEvent),
+    /// A request refused for its signature (`aclEnable`): count it, log it (no secrets here).
+    AuthFailed {
+        conn: ConnId,
+        code: i32,
+        error: AuthError,
+    },
 }
 
 /// The TOPIC_NOT_EXIST remark, with Apache 5.x's FAQ link.
@@ -74,6 +81,8 @@ pub struct NameServer {
     config: NamesrvConfig,
     started_at: Millis,
     shutting_down: bool,
+    /// ACL accounts, kept out of `config` so no config printout can show a secret.
+    accounts: Accounts,
 }
 
 impl NameServer {
@@ -84,6 +93,23 @@ impl NameServer {
             config,
             started_at: now,
             shutting_down: false,
+            accounts: Accounts::default(),
+        }
+    }
+
+    /// Sets the ACL accounts checked when `aclEnable` is on.
+    pub fn set_accounts(&mut self, accounts: Accounts) {
+        self.accounts = accounts;
+    }
+
+    /// The signature check for `cmd` (spec: none in Apache; ours with `aclEnable`).
+    fn authorize(&self, cmd: &RemotingCommand) -> Result<(), AuthError> {
+        let needs =
+            self.config.acl_enable && (acl::is_write(cmd.code) || self.config.acl_protect_reads);
+        if needs {
+            acl::verify(&self.accounts, cmd)
+        } else {
+            Ok(())
         }
     }
 
@@ -172,6 +198,8 @@ impl NameServer {
             || cmd.is_oneway()
             || cmd.is_response()
             || self.needs_tick(now)
+            // A refused read must be reported as an effect, which only `handle` can do.
+            || (self.config.acl_enable && self.config.acl_protect_reads)
         {
             return None;
         }
@@ -224,6 +252,16 @@ impl NameServer {
     ) -> RemotingCommand {
         if let Some(go_away) = self.go_away(cmd) {
             return go_away;
+        }
+        if let Err(error) = self.authorize(cmd) {
+            let reply =
+                RemotingCommand::response_to(cmd, response::NO_PERMISSION, Some(error.to_string()));
+            fx.push(Effect::AuthFailed {
+                conn,
+                code: cmd.code,
+                error,
+            });
+            return reply;
         }
         if Self::is_read_only(cmd.code) {
             return self.read(now, cmd);

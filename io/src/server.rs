@@ -100,6 +100,16 @@ impl Shared {
                     self.metrics.route_event(&ev);
                     log_route_event(&ev);
                 }
+                Effect::AuthFailed { conn, code, error } => {
+                    // Never the secret; the access key is an identifier, not a credential.
+                    warn!(
+                        conn,
+                        code,
+                        kind = error.kind(),
+                        access_key = error.access_key().unwrap_or("-"),
+                        "request refused: bad or missing ACL signature"
+                    );
+                }
             }
         }
         // A change that is not on disk is not acknowledged as durable.
@@ -312,8 +322,12 @@ impl Server {
                 None => None,
             };
         let epoch = Instant::now();
+        let mut machine = NameServer::new(config.clone(), kv, 0);
+        if config.acl_enable {
+            machine.set_accounts(load_accounts(&config.acl_file)?);
+        }
         let shared = Arc::new(Shared {
-            machine: RwLock::new(NameServer::new(config.clone(), kv, 0)),
+            machine: RwLock::new(machine),
             epoch,
             deadline_changed: Notify::new(),
             persist_seq: AtomicU64::new(0),
@@ -431,6 +445,25 @@ impl Server {
     }
 }
 
+/// Reads the ACL accounts file (`aclFile`: `accessKey=secretKey` lines). An unreadable, malformed
+/// or empty file stops start-up: a server told to authenticate must not run open.
+fn load_accounts(path: &str) -> std::io::Result<namesrv_core::acl::Accounts> {
+    let invalid = |msg: String| std::io::Error::new(std::io::ErrorKind::InvalidData, msg);
+    if path.is_empty() {
+        return Err(invalid(
+            "aclEnable=true needs aclFile (accessKey=secretKey lines)".into(),
+        ));
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| invalid(format!("aclFile {path}: {e}")))?;
+    let accounts = namesrv_core::acl::Accounts::from_properties(&text)
+        .map_err(|e| invalid(format!("aclFile {path}: {e}")))?;
+    if accounts.0.is_empty() {
+        return Err(invalid(format!("aclFile {path}: no accounts")));
+    }
+    Ok(accounts)
+}
+
 /// Sleeps until the machine's next deadline (or until a deadline may have moved), then ticks.
 async fn timer(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     loop {
@@ -482,7 +515,9 @@ async fn connection(
                     break;
                 }
             }
-            if wr.write_all(&out).await.is_err() {
+            // Flush explicitly: a no-op on a real socket, but a buffered stream (madsim's
+            // simulated TCP, TLS later) sends nothing until flushed.
+            if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
                 break;
             }
         }
