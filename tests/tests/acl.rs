@@ -188,3 +188,38 @@ fn acl_without_accounts_does_not_start() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("aclFile"));
 }
+
+#[test]
+fn nsadmin_signs_with_access_and_secret_keys() {
+    let home = TempDir::new("acl-nsadmin");
+    let server = start_with_acl(&home, &[]);
+    let addr = format!("127.0.0.1:{}", server.port);
+    let nsadmin = |extra: &[&str]| {
+        Command::new(namesrv_tests::server::nsadmin_binary())
+            .args(["-n", &addr])
+            .args(extra)
+            .args([
+                "updateKvConfig",
+                "-s",
+                "NS",
+                "-k",
+                "k",
+                "-v",
+                "from-nsadmin",
+            ])
+            .output()
+            .unwrap()
+    };
+    let unsigned = nsadmin(&[]);
+    assert!(!unsigned.status.success(), "an unsigned write went through");
+    let signed = nsadmin(&["--accessKey", ACCESS_KEY, "--secretKey", SECRET]);
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    assert_eq!(
+        server.client().call(get("k")).ext("value"),
+        Some("from-nsadmin")
+    );
+}

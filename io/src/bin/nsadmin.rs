@@ -48,6 +48,13 @@ struct Cli {
     /// Connect and reply timeout per address, in milliseconds.
     #[arg(long = "timeout", global = true, default_value_t = 3000)]
     timeout_ms: u64,
+    /// ACL access key: sign every request, for a NameServer with `aclEnable=true`
+    /// (or an Apache one behind ACL). Needs --secretKey.
+    #[arg(long = "accessKey", global = true, requires = "secret_key")]
+    access_key: Option<String>,
+    /// ACL secret key matching --accessKey.
+    #[arg(long = "secretKey", global = true, requires = "access_key")]
+    secret_key: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -228,9 +235,25 @@ struct Ctx {
     addrs: Vec<String>,
     json: bool,
     timeout: Duration,
+    /// (access key, secret key) when requests are to be signed.
+    credentials: Option<(String, namesrv_core::acl::Secret)>,
 }
 
 impl Ctx {
+    /// Adds `AccessKey` and `Signature` as RocketMQ's `AclClientRPCHook` does.
+    fn signed(&self, cmd: &RemotingCommand) -> RemotingCommand {
+        match &self.credentials {
+            None => cmd.clone(),
+            Some((access_key, secret)) => {
+                let cmd = cmd
+                    .clone()
+                    .with_ext(namesrv_core::acl::ACCESS_KEY, access_key.clone());
+                let signature = namesrv_core::acl::sign(secret, &cmd);
+                cmd.with_ext(namesrv_core::acl::SIGNATURE, signature)
+            }
+        }
+    }
+
     /// A query: the addresses are asked in order until one answers SUCCESS (a NameServer
     /// that restarted a moment ago may not know a topic its peers know). If none does, the
     /// first reply that came is the answer; if none came, the addresses are unreachable.
@@ -238,7 +261,7 @@ impl Ctx {
         let mut first_reply: Option<Failure> = None;
         let mut first_error: Option<Failure> = None;
         for addr in &self.addrs {
-            match call_once(addr, cmd.clone(), self.timeout) {
+            match call_once(addr, self.signed(cmd), self.timeout) {
                 Ok(reply) if reply.code == response::SUCCESS => return Ok((addr.clone(), reply)),
                 Ok(reply) => {
                     first_reply.get_or_insert_with(|| reply_failure(addr, &reply));
@@ -264,7 +287,7 @@ impl Ctx {
     fn each(&self, cmd: &RemotingCommand) -> Vec<(String, Result<RemotingCommand, CallError>)> {
         self.addrs
             .iter()
-            .map(|a| (a.clone(), call_once(a, cmd.clone(), self.timeout)))
+            .map(|a| (a.clone(), call_once(a, self.signed(cmd), self.timeout)))
             .collect()
     }
 }
@@ -698,6 +721,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         addrs,
         json: cli.json,
         timeout: Duration::from_millis(cli.timeout_ms.max(1)),
+        credentials: match (&cli.access_key, &cli.secret_key) {
+            (Some(a), Some(k)) => Some((a.clone(), namesrv_core::acl::Secret::new(k))),
+            _ => None,
+        },
     };
     let req = RemotingCommand::request;
     match cli.cmd {
