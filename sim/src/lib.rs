@@ -56,6 +56,8 @@ struct Broker {
     addr: String,
     topics: Vec<String>,
     timeout_ms: Option<i64>,
+    /// The group's `enableActingMaster` (5.x brokers send it on every registration).
+    acting_master: bool,
     // model state
     alive: bool,
     last_heartbeat: u64,
@@ -136,6 +138,7 @@ impl Sim {
             let cluster = format!("C{}", rng.below(2));
             let name = format!("broker-{g}");
             let members = 1 + rng.below(3) as i64;
+            let acting_master = rng.chance(50);
             let topics: Vec<String> = (0..2 + rng.below(3))
                 .map(|t| format!("T{}", rng.below(8) + t * 8))
                 .collect();
@@ -152,6 +155,7 @@ impl Sim {
                     addr: format!("10.0.{g}.{id}:10911"),
                     topics: topics.clone(),
                     timeout_ms,
+                    acting_master,
                     alive: false,
                     last_heartbeat: 0,
                     conn: None,
@@ -159,9 +163,14 @@ impl Sim {
                 });
             }
         }
+        // Acting master on and off: the route rewrite must never change which groups route.
+        let config = NamesrvConfig {
+            support_acting_master: rng.chance(50),
+            ..NamesrvConfig::default()
+        };
         Self {
             rng,
-            ns: NameServer::new(NamesrvConfig::default(), KvConfig::new(), 0),
+            ns: NameServer::new(config, KvConfig::new(), 0),
             now: 0,
             brokers,
             model: Model::default(),
@@ -273,7 +282,7 @@ impl Sim {
             .with_ext("brokerAddr", b.addr.clone())
             .with_ext("brokerName", b.name.clone())
             .with_ext("brokerId", b.id.to_string())
-            .with_ext("enableActingMaster", "false")
+            .with_ext("enableActingMaster", b.acting_master.to_string())
             .with_body(body);
         if let Some(t) = b.timeout_ms {
             cmd = cmd.with_ext("heartbeatTimeoutMillis", t.to_string());

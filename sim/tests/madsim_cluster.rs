@@ -27,6 +27,7 @@ use namesrv_core::codec::{decode_frame, encode_to_bytes, DEFAULT_MAX_FRAME};
 use namesrv_core::config::NamesrvConfig;
 use namesrv_core::protocol::bodies::{
     decode_kv_table, ClusterInfo, DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigWrapper,
+    TopicRouteData,
 };
 use namesrv_core::protocol::{request, response, RemotingCommand};
 use namesrv_sim::Rng;
@@ -78,6 +79,7 @@ struct BrokerSpec {
     id: i64,
     addr: String,
     timeout_ms: Option<u64>,
+    acting_master: bool,
 }
 
 impl BrokerSpec {
@@ -124,7 +126,7 @@ fn register_cmd(b: &BrokerSpec, counter: u64) -> RemotingCommand {
         .with_ext("brokerAddr", b.addr.clone())
         .with_ext("brokerName", b.name.clone())
         .with_ext("brokerId", b.id.to_string())
-        .with_ext("enableActingMaster", "false")
+        .with_ext("enableActingMaster", b.acting_master.to_string())
         .with_body(body);
     if let Some(t) = b.timeout_ms {
         cmd = cmd.with_ext("heartbeatTimeoutMillis", t.to_string());
@@ -224,6 +226,7 @@ async fn brokers_and_namesrvs_under_faults() {
         .collect();
     let mut ns_nodes = Vec::new();
     let mut ns_started = Vec::new();
+    let support_acting_master = rng.chance(50);
     for (i, ip) in ns_ips.iter().enumerate() {
         let dir = run_dir.join(format!("ns{i}"));
         let node = handle
@@ -234,6 +237,7 @@ async fn brokers_and_namesrvs_under_faults() {
                 let dir = dir.clone();
                 async move {
                     let config = NamesrvConfig {
+                        support_acting_master,
                         bind_address: "0.0.0.0".into(),
                         listen_port: i32::from(NS_PORT),
                         kv_config_path: dir.join("kvConfig.json").display().to_string(),
@@ -255,6 +259,7 @@ async fn brokers_and_namesrvs_under_faults() {
     // Brokers: 2–5 groups in two clusters, 1–2 members each.
     let mut specs = Vec::new();
     for g in 0..2 + rng.below(4) {
+        let acting_master = rng.chance(50);
         for id in 0..1 + rng.below(2) as i64 {
             specs.push(BrokerSpec {
                 cluster: format!("C{}", g % 2),
@@ -266,6 +271,7 @@ async fn brokers_and_namesrvs_under_faults() {
                 } else {
                     None
                 },
+                acting_master,
             });
         }
     }
@@ -410,6 +416,65 @@ async fn brokers_and_namesrvs_under_faults() {
             }
             let info = ClusterInfo::decode(reply.body.as_deref().unwrap_or_default())
                 .expect("cluster info");
+            // Clients' view: TopicA routes to exactly the groups cluster info lists (every
+            // group's master or prime slave created it). Membership can change between the
+            // three calls, so the route is bounded by the groups listed before and after it.
+            let route_reply = client
+                .spawn(async move {
+                    rpc(
+                        addr,
+                        RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC)
+                            .with_ext("topic", "TopicA"),
+                    )
+                    .await
+                })
+                .await
+                .unwrap();
+            let after = client
+                .spawn(async move {
+                    rpc(
+                        addr,
+                        RemotingCommand::request(request::GET_BROKER_CLUSTER_INFO),
+                    )
+                    .await
+                })
+                .await
+                .unwrap()
+                .and_then(|r| ClusterInfo::decode(r.body.as_deref().unwrap_or_default()).ok());
+            if let (Some(route_reply), Some(after)) = (route_reply, after) {
+                let before: std::collections::BTreeSet<&String> =
+                    info.broker_addr_table.keys().collect();
+                let after: std::collections::BTreeSet<&String> =
+                    after.broker_addr_table.keys().collect();
+                let routed: std::collections::BTreeSet<String> =
+                    if route_reply.code == response::SUCCESS {
+                        TopicRouteData::decode(route_reply.body.as_deref().unwrap_or_default())
+                            .expect("route body")
+                            .queue_datas
+                            .into_iter()
+                            .map(|q| q.broker_name)
+                            .collect()
+                    } else {
+                        assert_eq!(
+                            route_reply.code,
+                            response::TOPIC_NOT_EXIST,
+                            "seed {seed}: route query failed"
+                        );
+                        Default::default()
+                    };
+                for g in before.intersection(&after) {
+                    assert!(
+                        routed.contains(*g),
+                        "seed {seed}: t={tick}s ns{n}: TopicA does not route to listed group {g}"
+                    );
+                }
+                for g in &routed {
+                    assert!(
+                        before.contains(g) || after.contains(g),
+                        "seed {seed}: t={tick}s ns{n}: TopicA routes to unlisted group {g}"
+                    );
+                }
+            }
             let listed = |b: &BrokerSpec| {
                 info.broker_addr_table
                     .get(&b.name)
@@ -446,7 +511,6 @@ async fn brokers_and_namesrvs_under_faults() {
                         }
                     }
                     Life::Running { since } => {
-                        let deadline = last_ack.map(|t| t + b.timeout());
                         if let Some(latest) = last_sent.map(|t| t + b.timeout()) {
                             if now > latest + SLACK {
                                 assert!(
@@ -456,11 +520,10 @@ async fn brokers_and_namesrvs_under_faults() {
                                 );
                             }
                         }
-                        if let Some(d) = deadline {
-                            if now + SLACK < d && partitioned.is_some_and(|p| p + SLACK < now) {
-                                assert!(present, "seed {seed}: t={tick}s ns{n} dropped partitioned {} before its deadline", b.addr);
-                            }
-                        }
+                        // No lower bound while partitioned: the broker closes a connection whose
+                        // register timed out, and madsim delivers that close across the clogged
+                        // link, so the server may rightly drop it before its deadline. Exact expiry
+                        // timing is checked by the core simulator (sim/src/lib.rs).
                         let healthy_since = since
                             .max(ns_started[n])
                             .max(healed.get(&(i, n)).copied().unwrap_or(since));
