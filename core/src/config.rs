@@ -48,6 +48,45 @@ impl ConfigValue for String {
     }
 }
 
+/// `tlsServerMode`: Apache's `tls.server.mode`. Read at start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain only; a TLS ClientHello is closed.
+    Disabled,
+    /// TLS or plain on the same port, told apart by the first byte (0x16 starts a TLS
+    /// handshake; a plain frame's first byte is the top of its length and is never 0x16
+    /// under any sane `frameMaxLength`). Without a certificate configured: plain only.
+    Permissive,
+    /// TLS only; a plain connection is closed.
+    Enforcing,
+}
+
+impl TlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Disabled => "disabled",
+            TlsMode::Permissive => "permissive",
+            TlsMode::Enforcing => "enforcing",
+        }
+    }
+}
+
+impl ConfigValue for TlsMode {
+    fn parse_value(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            t if t.eq_ignore_ascii_case("disabled") => Ok(TlsMode::Disabled),
+            t if t.eq_ignore_ascii_case("permissive") => Ok(TlsMode::Permissive),
+            t if t.eq_ignore_ascii_case("enforcing") => Ok(TlsMode::Enforcing),
+            t => Err(format!(
+                "expected disabled, permissive or enforcing, got {t:?}"
+            )),
+        }
+    }
+    fn render(&self) -> String {
+        self.as_str().to_owned()
+    }
+}
+
 /// One documented key, for `-p`, the README table and tooling.
 #[derive(Clone, Copy, Debug)]
 pub struct KeyDoc {
@@ -151,6 +190,12 @@ config! {
     acl_enable: bool = "aclEnable", false, "Require RocketMQ ACL signatures (AccessKey/Signature, HmacSHA1) on requests that change state. Never settable remotely.";
     acl_protect_reads: bool = "aclProtectReads", false, "With aclEnable, require signatures on read-only requests too. Never settable remotely.";
     acl_file: String = "aclFile", String::new(), "Accounts for aclEnable: a .properties file of accessKey=secretKey lines. Never settable remotely.";
+    tls_server_mode: TlsMode = "tlsServerMode", TlsMode::Permissive, "Apache's tls.server.mode: disabled, permissive (TLS or plain on the same port; plain only without a certificate) or enforcing. Read at start. Never settable remotely.";
+    tls_server_cert_path: String = "tlsServerCertPath", String::new(), "PEM certificate chain for TLS (Apache's tls.server.certPath), reloaded when the file changes. Never settable remotely.";
+    tls_server_key_path: String = "tlsServerKeyPath", String::new(), "PEM private key for TLS, unencrypted PKCS#8, PKCS#1 or SEC1 (Apache's tls.server.keyPath), reloaded when the file changes. Never settable remotely.";
+    server_max_connections_per_address: i32 = "serverMaxConnectionsPerAddress", 0, "Connections from one source IP address beyond this are closed at accept, with a log line (0 = no limit). Read at start.";
+    register_broker_max_topics: i32 = "registerBrokerMaxTopics", 100_000, "A REGISTER_BROKER listing more topics is refused with SYSTEM_ERROR and changes nothing (0 = no limit).";
+    register_broker_max_inflated_bytes: i64 = "registerBrokerMaxInflatedBytes", 67_108_864, "A compressed REGISTER_BROKER body inflating beyond this many bytes is refused with SYSTEM_ERROR (0 or less = the default, 64 MiB).";
 }
 
 /// Keys no remote update may set, whatever `configBlackList` says (spec §5.3).
@@ -170,6 +215,10 @@ pub const ACL_BLACKLIST: [&str; 3] = ["aclEnable", "aclFile", "aclProtectReads"]
 /// choosing, and the listener keys would expose the endpoint at the next start.
 pub const HTTP_BLACKLIST: [&str; 3] = ["httpBindAddress", "httpListenPort", "httpNsaddr"];
 
+/// TLS settings: the paths name files (a remote update could point the certificate at any
+/// file the process can read), and the mode is a security switch like `aclEnable`.
+pub const TLS_BLACKLIST: [&str; 3] = ["tlsServerCertPath", "tlsServerKeyPath", "tlsServerMode"];
+
 /// Why UPDATE_NAMESRV_CONFIG was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UpdateError {
@@ -182,12 +231,14 @@ pub enum UpdateError {
 }
 
 impl NamesrvConfig {
-    /// The effective blacklist: the fixed four, our HTTP keys, plus `configBlackList`.
+    /// The effective blacklist: the fixed four, our HTTP, ACL and TLS keys, plus
+    /// `configBlackList`.
     pub fn blacklist(&self) -> BTreeSet<String> {
         let mut set: BTreeSet<String> = FIXED_BLACKLIST
             .iter()
             .chain(HTTP_BLACKLIST.iter())
             .chain(ACL_BLACKLIST.iter())
+            .chain(TLS_BLACKLIST.iter())
             .map(|s| (*s).to_owned())
             .collect();
         set.extend(
@@ -254,6 +305,23 @@ impl NamesrvConfig {
     }
 }
 
+impl NamesrvConfig {
+    /// `registerBrokerMaxInflatedBytes` as a byte count; non-positive means the default.
+    pub fn max_inflated_register_body(&self) -> usize {
+        usize::try_from(self.register_broker_max_inflated_bytes)
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(crate::protocol::bodies::MAX_INFLATED_BODY)
+    }
+
+    /// `registerBrokerMaxTopics`; `None` when unlimited (0 or less).
+    pub fn max_topics_per_registration(&self) -> Option<usize> {
+        usize::try_from(self.register_broker_max_topics)
+            .ok()
+            .filter(|n| *n > 0)
+    }
+}
+
 fn has_control_char(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
 }
@@ -270,6 +338,30 @@ pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_mode_and_limit_keys() {
+        let mut c = NamesrvConfig::default();
+        assert_eq!(c.tls_server_mode, TlsMode::Permissive);
+        assert_eq!(c.get("tlsServerMode").as_deref(), Some("permissive"));
+        assert_eq!(c.set("tlsServerMode", " Enforcing "), Ok(true));
+        assert_eq!(c.tls_server_mode, TlsMode::Enforcing);
+        assert!(c.set("tlsServerMode", "on").is_err());
+        assert_eq!(c.max_inflated_register_body(), 64 << 20);
+        c.register_broker_max_inflated_bytes = -1;
+        assert_eq!(c.max_inflated_register_body(), 64 << 20);
+        c.register_broker_max_inflated_bytes = 1000;
+        assert_eq!(c.max_inflated_register_body(), 1000);
+        assert_eq!(c.max_topics_per_registration(), Some(100_000));
+        c.register_broker_max_topics = 0;
+        assert_eq!(c.max_topics_per_registration(), None);
+        // Limits are live and settable remotely; the TLS keys are not.
+        assert_eq!(
+            c.apply_remote_update(&[("registerBrokerMaxTopics".into(), "5".into())]),
+            Ok(true)
+        );
+        assert_eq!(c.max_topics_per_registration(), Some(5));
+    }
 
     #[test]
     fn newline_injection_is_refused() {
@@ -295,9 +387,13 @@ mod tests {
             let r = c.apply_remote_update(&[(k.into(), "x".into())]);
             assert_eq!(r, Err(UpdateError::Blacklisted(k.into())));
         }
-        for k in HTTP_BLACKLIST {
-            let r = c.apply_remote_update(&[(k.into(), "1".into())]);
-            assert_eq!(r, Err(UpdateError::Blacklisted(k.into())));
+        for k in HTTP_BLACKLIST
+            .iter()
+            .chain(&ACL_BLACKLIST)
+            .chain(&TLS_BLACKLIST)
+        {
+            let r = c.apply_remote_update(&[((*k).into(), "1".into())]);
+            assert_eq!(r, Err(UpdateError::Blacklisted((*k).into())));
         }
         assert_eq!(
             c.apply_remote_update(&[("enableTopicList".into(), "false".into())]),

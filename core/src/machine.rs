@@ -9,7 +9,7 @@ use crate::config::{parse_properties, NamesrvConfig, UpdateError};
 use crate::kv::{KvConfig, NAMESPACE_ORDER_TOPIC_CONFIG};
 use crate::protocol::bodies::{
     encode_broker_member_group, encode_kv_table, encode_topic_list, DataVersion,
-    RegisterBrokerBody, TopicRouteData, MAX_INFLATED_BODY,
+    RegisterBrokerBody, TopicRouteData,
 };
 use crate::protocol::headers::{
     self, BrokerHeartbeatRequestHeader, BrokerIdentityHeader, DeleteTopicFromNamesrvRequestHeader,
@@ -400,8 +400,9 @@ impl NameServer {
                 ));
             }
         }
+        let max_inflated = self.config.max_inflated_register_body();
         let decoded =
-            match RegisterBrokerBody::decode(body, cmd.version, h.compressed, MAX_INFLATED_BODY) {
+            match RegisterBrokerBody::decode(body, cmd.version, h.compressed, max_inflated) {
                 Ok(b) => b,
                 Err(e) => {
                     return Ok(RemotingCommand::response_to(
@@ -411,6 +412,19 @@ impl NameServer {
                     ))
                 }
             };
+        // Checked before anything is written: a refused registration changes nothing.
+        let topics = decoded.wrapper.topic_configs.len();
+        if let Some(max) = self.config.max_topics_per_registration() {
+            if topics > max {
+                return Ok(RemotingCommand::response_to(
+                    cmd,
+                    response::SYSTEM_ERROR,
+                    Some(format!(
+                        "register broker refused: {topics} topics in one registration, more than registerBrokerMaxTopics={max}"
+                    )),
+                ));
+            }
+        }
         let args = RegisterArgs {
             cluster: &h.cluster_name,
             addr: &h.broker_addr,

@@ -187,7 +187,8 @@ pub struct RegisterBrokerBody {
     pub filter_server_list: Option<Vec<String>>,
 }
 
-/// Hard bound on an inflated register body: a zip bomb cannot make us allocate more.
+/// Default bound on an inflated register body (`registerBrokerMaxInflatedBytes`): a zip bomb
+/// cannot make us allocate more. The bound in force is the caller's `max_inflated`.
 pub const MAX_INFLATED_BODY: usize = 64 * 1024 * 1024;
 
 impl RegisterBrokerBody {
