@@ -8,3 +8,4 @@ pub mod metrics;
 pub mod persist;
 pub mod server;
 pub mod settings;
+pub mod tls;

@@ -114,6 +114,13 @@ fn main() -> ExitCode {
     rt.block_on(async move {
         let server = match server::Server::bind(config.clone(), kv).await {
             Ok(s) => s,
+            // A bad ACL or TLS setting (its file unreadable, malformed, missing) is not a
+            // listening problem: say what it is.
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData) => {
+                error!(error = %e, "cannot start");
+                eprintln!("namesrv: {e}");
+                return ExitCode::from(1);
+            }
             Err(e) => {
                 error!(bind = %format!("{}:{}", config.bind_address, config.listen_port), error = %e, "cannot listen");
                 eprintln!("namesrv: cannot listen on {}:{}: {e}", config.bind_address, config.listen_port);
@@ -124,6 +131,7 @@ fn main() -> ExitCode {
             Ok(addr) => info!(%addr, kv = %config.kv_config_path, "The Name Server boot success. serializeType=JSON"),
             Err(_) => info!("The Name Server boot success."),
         }
+        info!(tls_server_mode = config.tls_server_mode.as_str(), serves = server.tls_description(), "remoting port");
         if let Some(Ok(addr)) = server.http_local_addr() {
             info!(%addr, "HTTP port: /metrics /health /ready /rocketmq/nsaddr");
         }

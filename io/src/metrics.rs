@@ -99,16 +99,25 @@ pub enum CloseReason {
     SlowReader,
     ReadError,
     Shutdown,
+    /// A plain connection under `tlsServerMode=enforcing`.
+    PlainRefused,
+    /// A TLS handshake on a port that serves plain only.
+    TlsRefused,
+    /// A TLS handshake that failed or timed out.
+    TlsHandshake,
 }
 
 impl CloseReason {
-    pub const ALL: [CloseReason; 6] = [
+    pub const ALL: [CloseReason; 9] = [
         CloseReason::ClosedByPeer,
         CloseReason::Idle,
         CloseReason::DecodeError,
         CloseReason::SlowReader,
         CloseReason::ReadError,
         CloseReason::Shutdown,
+        CloseReason::PlainRefused,
+        CloseReason::TlsRefused,
+        CloseReason::TlsHandshake,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +128,32 @@ impl CloseReason {
             CloseReason::SlowReader => "slow_reader",
             CloseReason::ReadError => "read_error",
             CloseReason::Shutdown => "shutdown",
+            CloseReason::PlainRefused => "plain_refused",
+            CloseReason::TlsRefused => "tls_refused",
+            CloseReason::TlsHandshake => "tls_handshake_failed",
+        }
+    }
+}
+
+/// Which limit closed a connection at accept, as a label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectReason {
+    /// `serverMaxConnections`.
+    MaxConnections,
+    /// `serverMaxConnectionsPerAddress`.
+    MaxConnectionsPerAddress,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 2] = [
+        RejectReason::MaxConnections,
+        RejectReason::MaxConnectionsPerAddress,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::MaxConnections => "max_connections",
+            RejectReason::MaxConnectionsPerAddress => "max_connections_per_address",
         }
     }
 }
@@ -161,7 +196,7 @@ pub struct Metrics {
     latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
     decode_errors: Family<KindLabel, Counter>,
     connections_accepted: Counter,
-    connections_rejected: Counter,
+    connections_rejected: Family<ReasonLabel, Counter>,
     connections_closed: Family<ReasonLabel, Counter>,
     registrations: Family<FirstLabel, Counter>,
     removals: Family<CauseLabel, Counter>,
@@ -223,10 +258,10 @@ impl Metrics {
             "Client connections accepted",
             connections_accepted.clone(),
         );
-        let connections_rejected = Counter::default();
+        let connections_rejected = Family::<ReasonLabel, Counter>::default();
         registry.register(
             "connections_rejected",
-            "Client connections closed at accept because serverMaxConnections was reached",
+            "Client connections closed at accept by a connection limit, by limit",
             connections_rejected.clone(),
         );
         let connections_closed = Family::<ReasonLabel, Counter>::default();
@@ -326,6 +361,11 @@ impl Metrics {
                 reason: reason.as_str(),
             });
         }
+        for reason in RejectReason::ALL {
+            let _ = connections_rejected.get_or_create(&ReasonLabel {
+                reason: reason.as_str(),
+            });
+        }
         for op in ["put", "delete"] {
             let _ = kv_writes.get_or_create(&OpLabel { op });
         }
@@ -409,8 +449,12 @@ impl Metrics {
         self.connections_accepted.inc();
     }
 
-    pub fn connection_rejected(&self) {
-        self.connections_rejected.inc();
+    pub fn connection_rejected(&self, reason: RejectReason) {
+        self.connections_rejected
+            .get_or_create(&ReasonLabel {
+                reason: reason.as_str(),
+            })
+            .inc();
     }
 
     pub fn connection_closed(&self, reason: CloseReason) {

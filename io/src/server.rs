@@ -5,7 +5,8 @@
 //! parallel on every connection task; writes take the lock exclusively. A lock is never held
 //! across an `.await`.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -18,13 +19,14 @@ use namesrv_core::kv::KvConfig;
 use namesrv_core::protocol::{request, RemotingCommand};
 use namesrv_core::route::RouteEvent;
 use namesrv_core::{Effect, Input, NameServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::metrics::{CloseReason, Metrics, Snapshot};
+use crate::metrics::{CloseReason, Metrics, RejectReason, Snapshot};
+use crate::tls::{self, Policy, Prefixed};
 use crate::{http, persist};
 
 /// Frames queued for one connection's writer. A client that stops reading fills it and is
@@ -43,6 +45,8 @@ pub struct Shared {
     persist_seq: AtomicU64,
     persisted: std::sync::Mutex<(u64, u64)>,
     connections: AtomicUsize,
+    /// Open connections per source address, kept only with `serverMaxConnectionsPerAddress`.
+    per_address: std::sync::Mutex<HashMap<IpAddr, usize>>,
     next_conn: AtomicU64,
     kv_path: PathBuf,
     config_path: PathBuf,
@@ -182,6 +186,67 @@ impl Shared {
     }
 }
 
+/// One accepted connection's place in the counts; given back when dropped, however the
+/// connection ends.
+struct Slot {
+    shared: Arc<Shared>,
+    address: Option<IpAddr>,
+}
+
+impl Shared {
+    /// Takes a slot for a new connection from `peer`, or says which limit refuses it.
+    fn take_slot(
+        self: &Arc<Self>,
+        peer: IpAddr,
+        max_conns: usize,
+        max_per_address: Option<usize>,
+    ) -> Result<Slot, RejectReason> {
+        if self.connections.load(Ordering::Relaxed) >= max_conns {
+            return Err(RejectReason::MaxConnections);
+        }
+        let address = match max_per_address {
+            Some(limit) => {
+                let ip = peer.to_canonical();
+                let mut table = self
+                    .per_address
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let open = table.entry(ip).or_insert(0);
+                if *open >= limit {
+                    return Err(RejectReason::MaxConnectionsPerAddress);
+                }
+                *open += 1;
+                Some(ip)
+            }
+            None => None,
+        };
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        Ok(Slot {
+            shared: self.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+        if let Some(ip) = self.address {
+            let mut table = self
+                .shared
+                .per_address
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(open) = table.get_mut(&ip) {
+                *open = open.saturating_sub(1);
+                if *open == 0 {
+                    table.remove(&ip);
+                }
+            }
+        }
+    }
+}
+
 // --- what the HTTP port shows --------------------------------------------------------------------
 
 impl Shared {
@@ -294,6 +359,7 @@ pub struct Server {
     shared: Arc<Shared>,
     listener: TcpListener,
     http: Option<TcpListener>,
+    tls: Arc<Policy>,
     config: NamesrvConfig,
 }
 
@@ -312,6 +378,11 @@ pub fn http_bind_addr(config: &NamesrvConfig) -> Option<String> {
 
 impl Server {
     pub async fn bind(config: NamesrvConfig, kv: KvConfig) -> std::io::Result<Self> {
+        // TLS settings first: a bad certificate stops start-up before the port is taken.
+        let (tls, warning) = Policy::from_config(&config)?;
+        if let Some(w) = warning {
+            warn!("{w}");
+        }
         let addr = format!("{}:{}", config.bind_address, config.listen_port);
         let listener = TcpListener::bind(addr.as_str()).await?;
         let http =
@@ -333,6 +404,7 @@ impl Server {
             persist_seq: AtomicU64::new(0),
             persisted: std::sync::Mutex::new((0, 0)),
             connections: AtomicUsize::new(0),
+            per_address: std::sync::Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             kv_path: PathBuf::from(&config.kv_config_path),
             config_path: PathBuf::from(&config.config_store_path),
@@ -343,6 +415,7 @@ impl Server {
             shared,
             listener,
             http,
+            tls: Arc::new(tls),
             config,
         })
     }
@@ -356,6 +429,11 @@ impl Server {
         self.http.as_ref().map(TcpListener::local_addr)
     }
 
+    /// What the remoting port accepts: plain only, TLS or plain, TLS only.
+    pub fn tls_description(&self) -> &'static str {
+        self.tls.describe()
+    }
+
     /// Serves until `shutdown` turns true; then stops accepting, lets connections finish the
     /// request in hand and flush their replies, persists, and returns.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
@@ -363,10 +441,14 @@ impl Server {
             shared,
             listener,
             http,
+            tls,
             config,
         } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(timer(shared.clone(), stop_rx.clone()));
+        if let Some(cert) = tls.certificate() {
+            tokio::spawn(reload_certificate(cert.clone(), stop_rx.clone()));
+        }
         // The HTTP port outlives the connections: /ready says 503 while they drain.
         let (http_stop_tx, http_stop_rx) = watch::channel(false);
         if let Some(l) = http {
@@ -375,6 +457,9 @@ impl Server {
         let max_conns = usize::try_from(config.server_max_connections)
             .unwrap_or(usize::MAX)
             .max(1);
+        let max_per_address = usize::try_from(config.server_max_connections_per_address)
+            .ok()
+            .filter(|n| *n > 0);
         let idle = u64::try_from(config.server_channel_max_idle_time_seconds)
             .ok()
             .filter(|s| *s > 0)
@@ -398,22 +483,30 @@ impl Server {
                             continue;
                         }
                     };
-                    if shared.connections.load(Ordering::Relaxed) >= max_conns {
-                        warn!(%peer, limit = max_conns, "connection limit reached; closing new connection");
-                        shared.metrics.connection_rejected();
-                        drop(stream);
-                        continue;
-                    }
+                    let slot = match shared.take_slot(peer.ip(), max_conns, max_per_address) {
+                        Ok(slot) => slot,
+                        Err(why) => {
+                            match why {
+                                RejectReason::MaxConnections => warn!(%peer, limit = max_conns,
+                                    "connection limit (serverMaxConnections) reached; closing new connection"),
+                                RejectReason::MaxConnectionsPerAddress => warn!(%peer,
+                                    limit = max_per_address.unwrap_or(0),
+                                    "per-address connection limit (serverMaxConnectionsPerAddress) reached; closing new connection"),
+                            }
+                            shared.metrics.connection_rejected(why);
+                            drop(stream);
+                            continue;
+                        }
+                    };
                     shared.metrics.connection_accepted();
                     let _ = stream.set_nodelay(true);
-                    shared.connections.fetch_add(1, Ordering::Relaxed);
                     let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
-                    let shared2 = shared.clone();
-                    let stop = stop_rx.clone();
+                    let limits = Limits { idle, max_frame };
+                    let (shared2, stop, tls) = (shared.clone(), stop_rx.clone(), tls.clone());
                     tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
                     tasks.push(tokio::spawn(async move {
-                        connection(shared2.clone(), stream, peer, conn, idle, max_frame, stop).await;
-                        shared2.connections.fetch_sub(1, Ordering::Relaxed);
+                        connection(shared2, stream, peer, conn, limits, &tls, stop).await;
+                        drop(slot);
                     }));
                 }
             }
@@ -487,17 +580,146 @@ async fn timer(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn connection(
-    shared: Arc<Shared>,
-    stream: TcpStream,
-    peer: SocketAddr,
-    conn: u64,
+/// Re-reads the certificate and key when their files change, until shutdown.
+async fn reload_certificate(cert: Arc<tls::Certificate>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(tls::RELOAD_POLL) => {
+                cert.reload_if_changed();
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Per-connection limits read at start.
+#[derive(Clone, Copy)]
+struct Limits {
     idle: Option<Duration>,
     max_frame: usize,
+}
+
+/// Reads into `buf` within the idle limit; `None` on idle timeout.
+async fn read_some<S: AsyncRead + Unpin>(
+    rd: &mut S,
+    buf: &mut BytesMut,
+    idle: Option<Duration>,
+) -> Option<std::io::Result<usize>> {
+    let read = rd.read_buf(buf);
+    match idle {
+        Some(d) => tokio::time::timeout(d, read).await.ok(),
+        None => Some(read.await),
+    }
+}
+
+/// How a read ended a connection, if it did.
+fn read_outcome(result: Option<std::io::Result<usize>>) -> Option<(CloseReason, String)> {
+    match result {
+        None => Some((CloseReason::Idle, "idle".to_owned())),
+        Some(Ok(0)) => Some((CloseReason::ClosedByPeer, "closed by peer".to_owned())),
+        Some(Ok(_)) => None,
+        Some(Err(e)) => Some((CloseReason::ReadError, format!("read error: {e}"))),
+    }
+}
+
+async fn connection(
+    shared: Arc<Shared>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    conn: u64,
+    limits: Limits,
+    tls: &Policy,
     mut stop: watch::Receiver<bool>,
 ) {
     debug!(conn, %peer, "connection opened");
-    // `tokio::io::split` rather than `into_split`: madsim's TcpStream has only the former.
+    // The first bytes tell a TLS handshake from a plain frame.
+    let mut buf = BytesMut::with_capacity(4096);
+    let first = tokio::select! {
+        r = read_some(&mut stream, &mut buf, limits.idle) => read_outcome(r),
+        _ = stop.changed() => Some((CloseReason::Shutdown, "server shutting down".to_owned())),
+    };
+    let (cause, reason) = match first {
+        Some(end) => end,
+        None => {
+            let is_tls = buf.first() == Some(&tls::TLS_HANDSHAKE_BYTE);
+            match (is_tls, tls) {
+                (false, Policy::Enforcing(_)) => {
+                    warn!(conn, %peer, "plain connection refused: tlsServerMode=enforcing accepts TLS only");
+                    (
+                        CloseReason::PlainRefused,
+                        "plain connection refused (tlsServerMode=enforcing)".to_owned(),
+                    )
+                }
+                (false, _) => serve(&shared, stream, buf, peer, conn, limits, stop).await,
+                (true, Policy::PlainOnly { why }) => {
+                    warn!(conn, %peer, why, "TLS handshake refused: this port serves plain connections only");
+                    (
+                        CloseReason::TlsRefused,
+                        format!("TLS handshake refused ({why})"),
+                    )
+                }
+                (true, Policy::Permissive(cert) | Policy::Enforcing(cert)) => {
+                    let acceptor = cert.acceptor();
+                    let prefixed = Prefixed::new(buf.split().freeze(), stream);
+                    let handshake = tokio::select! {
+                        r = tokio::time::timeout(tls::HANDSHAKE_TIMEOUT, acceptor.accept(prefixed)) => Some(r),
+                        _ = stop.changed() => None,
+                    };
+                    match handshake {
+                        None => (CloseReason::Shutdown, "server shutting down".to_owned()),
+                        Some(Ok(Ok(tls_stream))) => {
+                            debug!(conn, %peer, "TLS handshake done");
+                            serve(&shared, tls_stream, buf, peer, conn, limits, stop).await
+                        }
+                        Some(Ok(Err(e))) => {
+                            warn!(conn, %peer, error = %e, "TLS handshake failed; closing connection");
+                            (
+                                CloseReason::TlsHandshake,
+                                format!("TLS handshake failed: {e}"),
+                            )
+                        }
+                        Some(Err(_)) => {
+                            warn!(conn, %peer, "TLS handshake timed out; closing connection");
+                            (
+                                CloseReason::TlsHandshake,
+                                "TLS handshake timed out".to_owned(),
+                            )
+                        }
+                    }
+                }
+            }
+        }
+    };
+    shared.metrics.connection_closed(cause);
+    let had_brokers = !shared
+        .read_machine()
+        .route()
+        .live_entries_on(conn)
+        .is_empty();
+    shared.handle(Input::Closed { conn });
+    if had_brokers {
+        info!(conn, %peer, reason, "broker connection closed");
+    } else {
+        debug!(conn, %peer, reason, "connection closed");
+    }
+}
+
+/// Serves frames on a plain or TLS stream until it ends; `buf` holds bytes already read.
+/// Returns why it ended, once the writer has flushed what was queued.
+async fn serve<S>(
+    shared: &Arc<Shared>,
+    stream: S,
+    mut buf: BytesMut,
+    peer: SocketAddr,
+    conn: u64,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) -> (CloseReason, String)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    // `tokio::io::split` rather than `into_split`: madsim's TcpStream has only the former,
+    // and a TLS stream has neither.
     let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::channel::<RemotingCommand>(WRITE_QUEUE_FRAMES);
     let writer = tokio::spawn(async move {
@@ -516,7 +738,7 @@ async fn connection(
                 }
             }
             // Flush explicitly: a no-op on a real socket, but a buffered stream (madsim's
-            // simulated TCP, TLS later) sends nothing until flushed.
+            // simulated TCP, TLS) sends nothing until flushed.
             if wr.write_all(&out).await.is_err() || wr.flush().await.is_err() {
                 break;
             }
@@ -524,11 +746,10 @@ async fn connection(
         let _ = wr.shutdown().await;
     });
 
-    let mut buf = BytesMut::with_capacity(4096);
-    let (cause, reason): (CloseReason, String) = 'read: loop {
+    let end: (CloseReason, String) = 'read: loop {
         // Serve every whole frame already buffered (pipelining), then read more.
         loop {
-            match decode_frame(&mut buf, max_frame) {
+            match decode_frame(&mut buf, limits.max_frame) {
                 Ok(Some(cmd)) => {
                     if let Some(reply) = shared.request(conn, cmd) {
                         if tx.try_send(reply).is_err() {
@@ -547,37 +768,17 @@ async fn connection(
                 }
             }
         }
-        let read = rd.read_buf(&mut buf);
         let result = tokio::select! {
-            r = async {
-                match idle {
-                    Some(d) => tokio::time::timeout(d, read).await.ok(),
-                    None => Some(read.await),
-                }
-            } => r,
+            r = read_some(&mut rd, &mut buf, limits.idle) => r,
             _ = stop.changed() => break 'read (CloseReason::Shutdown, "server shutting down".to_owned()),
         };
-        match result {
-            None => break 'read (CloseReason::Idle, "idle".to_owned()),
-            Some(Ok(0)) => break 'read (CloseReason::ClosedByPeer, "closed by peer".to_owned()),
-            Some(Ok(_)) => {}
-            Some(Err(e)) => break 'read (CloseReason::ReadError, format!("read error: {e}")),
+        if let Some(end) = read_outcome(result) {
+            break 'read end;
         }
     };
-    shared.metrics.connection_closed(cause);
     drop(tx);
     let _ = writer.await;
-    let had_brokers = !shared
-        .read_machine()
-        .route()
-        .live_entries_on(conn)
-        .is_empty();
-    shared.handle(Input::Closed { conn });
-    if had_brokers {
-        info!(conn, %peer, reason, "broker connection closed");
-    } else {
-        debug!(conn, %peer, reason, "connection closed");
-    }
+    end
 }
 
 #[cfg(test)]
