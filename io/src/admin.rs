@@ -1,16 +1,22 @@
 //! A small blocking client of the remoting protocol, for `nsadmin`.
 //!
 //! It speaks only the wire protocol (JSON headers, language JAVA, version 479, as a Java 5.3.3
-//! client does), so it works against Apache's NameServer as well as ours. Nothing it reads from
-//! the network can make it panic: every failure is a [`CallError`].
+//! client does), so it works against Apache's NameServer as well as ours, plain or over TLS.
+//! Nothing it reads from the network can make it panic: every failure is a [`CallError`].
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use namesrv_core::codec::{decode_frame, encode_to_bytes, DEFAULT_MAX_FRAME};
 use namesrv_core::protocol::RemotingCommand;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 
 /// Why a call got no reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,18 +47,159 @@ pub fn parse_addr_list(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// How to reach a NameServer: plain TCP, or TLS.
+#[derive(Clone, Debug, Default)]
+pub enum Transport {
+    #[default]
+    Plain,
+    Tls(Arc<ClientConfig>),
+}
+
+impl Transport {
+    /// TLS, verifying the server's certificate against the PEM certificates in `trust` (a CA,
+    /// or the server's own self-signed certificate); with `None`, not verifying it at all, as
+    /// Java clients do by default (`tls.test.mode.enable=true`).
+    pub fn tls(trust: Option<&[u8]>) -> Result<Self, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS: {e}"))?;
+        let config = match trust {
+            Some(pem) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(pem) {
+                    let cert = cert.map_err(|e| format!("trusted certificate: {e}"))?;
+                    roots
+                        .add(cert)
+                        .map_err(|e| format!("trusted certificate: {e}"))?;
+                }
+                if roots.is_empty() {
+                    return Err("trusted certificate: no PEM certificate in it".into());
+                }
+                builder.with_root_certificates(roots).with_no_client_auth()
+            }
+            None => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+                .with_no_client_auth(),
+        };
+        Ok(Transport::Tls(Arc::new(config)))
+    }
+}
+
+/// Accepts any server certificate (the handshake signatures are still checked): encryption
+/// without authentication of the server, for `--tls` without `--tlsTrustCert`.
+#[derive(Debug)]
+struct NoVerification(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A connection's byte stream.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
 /// One connection to one NameServer.
 pub struct AdminClient {
     addr: String,
-    stream: TcpStream,
+    stream: Stream,
     buf: BytesMut,
     next_opaque: i32,
     timeout: Duration,
 }
 
 impl AdminClient {
-    /// Connects to `addr` (`host:port`), trying each resolved address within `timeout`.
+    /// Connects to `addr` (`host:port`) in plain TCP, trying each resolved address within
+    /// `timeout`.
     pub fn connect(addr: &str, timeout: Duration) -> Result<Self, CallError> {
+        Self::connect_with(addr, timeout, &Transport::Plain)
+    }
+
+    /// Connects to `addr` (`host:port`) over `transport`. The TLS handshake happens with the
+    /// first call, within its timeout; the server name checked is the host part of `addr`.
+    pub fn connect_with(
+        addr: &str,
+        timeout: Duration,
+        transport: &Transport,
+    ) -> Result<Self, CallError> {
         let resolved: Vec<SocketAddr> = addr
             .to_socket_addrs()
             .map_err(|e| CallError::Unreachable(format!("{addr}: {e}")))?
@@ -60,8 +207,24 @@ impl AdminClient {
         let mut last = format!("{addr}: resolves to no address");
         for sa in resolved {
             match TcpStream::connect_timeout(&sa, timeout) {
-                Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
+                Ok(tcp) => {
+                    let _ = tcp.set_nodelay(true);
+                    let stream = match transport {
+                        Transport::Plain => Stream::Plain(tcp),
+                        Transport::Tls(config) => {
+                            let host = addr
+                                .rsplit_once(':')
+                                .map_or(addr, |(h, _)| h)
+                                .trim_start_matches('[')
+                                .trim_end_matches(']');
+                            let name = ServerName::try_from(host.to_owned()).map_err(|e| {
+                                CallError::Unreachable(format!("{addr}: server name: {e}"))
+                            })?;
+                            let conn = ClientConnection::new(config.clone(), name)
+                                .map_err(|e| CallError::Unreachable(format!("{addr}: TLS: {e}")))?;
+                            Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
+                        }
+                    };
                     return Ok(Self {
                         addr: addr.to_owned(),
                         stream,
@@ -87,10 +250,15 @@ impl AdminClient {
         self.next_opaque = self.next_opaque.wrapping_add(1);
         let frame = encode_to_bytes(&cmd).map_err(|e| CallError::Protocol(e.to_string()))?;
         let deadline = Instant::now() + self.timeout;
-        self.stream
-            .set_write_timeout(Some(self.timeout))
+        // Both timeouts: over TLS the first write also reads the handshake.
+        let tcp = self.stream.tcp();
+        tcp.set_write_timeout(Some(self.timeout))
+            .and_then(|()| tcp.set_read_timeout(Some(self.timeout)))
             .map_err(unreachable)?;
-        self.stream.write_all(&frame).map_err(unreachable)?;
+        self.stream
+            .write_all(&frame)
+            .and_then(|()| self.stream.flush())
+            .map_err(unreachable)?;
         loop {
             match decode_frame(&mut self.buf, DEFAULT_MAX_FRAME) {
                 Ok(Some(reply)) if reply.is_response() && reply.opaque == cmd.opaque => {
@@ -115,6 +283,7 @@ impl AdminClient {
                 )));
             }
             self.stream
+                .tcp()
                 .set_read_timeout(Some(left))
                 .map_err(|e| CallError::Unreachable(format!("{}: {e}", self.addr)))?;
             let mut chunk = [0u8; 64 * 1024];
@@ -147,13 +316,23 @@ impl AdminClient {
     }
 }
 
-/// Connects to `addr` and makes one call.
+/// Connects to `addr` in plain TCP and makes one call.
 pub fn call_once(
     addr: &str,
     cmd: RemotingCommand,
     timeout: Duration,
 ) -> Result<RemotingCommand, CallError> {
-    AdminClient::connect(addr, timeout)?.call(cmd)
+    call_once_with(addr, cmd, timeout, &Transport::Plain)
+}
+
+/// Connects to `addr` over `transport` and makes one call.
+pub fn call_once_with(
+    addr: &str,
+    cmd: RemotingCommand,
+    timeout: Duration,
+    transport: &Transport,
+) -> Result<RemotingCommand, CallError> {
+    AdminClient::connect_with(addr, timeout, transport)?.call(cmd)
 }
 
 #[cfg(test)]

@@ -330,3 +330,47 @@ fn certificate_is_reloaded_when_its_files_change() {
         response::QUERY_NOT_FOUND
     );
 }
+
+#[test]
+fn nsadmin_speaks_tls() {
+    let home = TempDir::new("tls-nsadmin");
+    let ca = Ca::new();
+    let files = write_leaf(&home.0, &ca.leaf("namesrv-1"));
+    let server = start(&home, "enforcing", Some(&files));
+    let ca_file = home.0.join("ca.crt");
+    std::fs::write(&ca_file, ca.cert.pem()).unwrap();
+    let stranger = home.0.join("stranger.crt");
+    std::fs::write(&stranger, Ca::new().cert.pem()).unwrap();
+    let addr = format!("127.0.0.1:{}", server.port);
+    let nsadmin = |extra: &[&str], value: &str| {
+        std::process::Command::new(namesrv_tests::server::nsadmin_binary())
+            .args(["-n", &addr, "--timeout", "5000"])
+            .args(extra)
+            .args(["updateKvConfig", "-s", "NS", "-k", "k", "-v", value])
+            .output()
+            .unwrap()
+    };
+    let ca_arg = format!("--tlsTrustCert={}", ca_file.display());
+    let out = nsadmin(&[&ca_arg], "verified");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = nsadmin(&["--tls"], "unverified");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Plain is refused by the server; a certificate from another CA by nsadmin.
+    let out = nsadmin(&[], "plain");
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let stranger_arg = format!("--tlsTrustCert={}", stranger.display());
+    let out = nsadmin(&[&stranger_arg], "stranger");
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("certificate"));
+
+    let mut c = tls(server.port, &ca.client_config());
+    assert_eq!(c.call(get("k")).unwrap().ext("value"), Some("unverified"));
+}

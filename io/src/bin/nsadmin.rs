@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use namesrv::admin::{call_once, parse_addr_list, CallError};
+use namesrv::admin::{call_once_with, parse_addr_list, CallError, Transport};
 use namesrv_core::codec::fastjson::Dialect;
 use namesrv_core::protocol::bodies::{
     decode_kv_table, decode_topic_list, BrokerData, ClusterInfo, TopicRouteData,
@@ -55,6 +55,14 @@ struct Cli {
     /// ACL secret key matching --accessKey.
     #[arg(long = "secretKey", global = true, requires = "access_key")]
     secret_key: Option<String>,
+    /// Connect over TLS (for a NameServer with tlsServerMode=enforcing). Without
+    /// --tlsTrustCert the server's certificate is not verified, as Java clients by default.
+    #[arg(long = "tls", global = true)]
+    tls: bool,
+    /// PEM certificate(s) to verify the server against: its CA, or its own self-signed
+    /// certificate if that is not marked as a CA (basicConstraints CA:FALSE); implies --tls.
+    #[arg(long = "tlsTrustCert", global = true, value_name = "PATH")]
+    tls_trust_cert: Option<std::path::PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -237,6 +245,7 @@ struct Ctx {
     timeout: Duration,
     /// (access key, secret key) when requests are to be signed.
     credentials: Option<(String, namesrv_core::acl::Secret)>,
+    transport: Transport,
 }
 
 impl Ctx {
@@ -261,7 +270,7 @@ impl Ctx {
         let mut first_reply: Option<Failure> = None;
         let mut first_error: Option<Failure> = None;
         for addr in &self.addrs {
-            match call_once(addr, self.signed(cmd), self.timeout) {
+            match call_once_with(addr, self.signed(cmd), self.timeout, &self.transport) {
                 Ok(reply) if reply.code == response::SUCCESS => return Ok((addr.clone(), reply)),
                 Ok(reply) => {
                     first_reply.get_or_insert_with(|| reply_failure(addr, &reply));
@@ -287,7 +296,10 @@ impl Ctx {
     fn each(&self, cmd: &RemotingCommand) -> Vec<(String, Result<RemotingCommand, CallError>)> {
         self.addrs
             .iter()
-            .map(|a| (a.clone(), call_once(a, self.signed(cmd), self.timeout)))
+            .map(|a| {
+                let reply = call_once_with(a, self.signed(cmd), self.timeout, &self.transport);
+                (a.clone(), reply)
+            })
             .collect()
     }
 }
@@ -717,6 +729,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if addrs.is_empty() {
         return Err(Failure::error(format!("no address in {list:?}")));
     }
+    let transport = match (&cli.tls_trust_cert, cli.tls) {
+        (Some(path), _) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| Failure::error(format!("--tlsTrustCert {}: {e}", path.display())))?;
+            Transport::tls(Some(&pem))
+                .map_err(|e| Failure::error(format!("--tlsTrustCert {}: {e}", path.display())))?
+        }
+        (None, true) => Transport::tls(None).map_err(Failure::error)?,
+        (None, false) => Transport::Plain,
+    };
     let ctx = Ctx {
         addrs,
         json: cli.json,
@@ -725,6 +747,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             (Some(a), Some(k)) => Some((a.clone(), namesrv_core::acl::Secret::new(k))),
             _ => None,
         },
+        transport,
     };
     let req = RemotingCommand::request;
     match cli.cmd {
