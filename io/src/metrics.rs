@@ -195,6 +195,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
     decode_errors: Family<KindLabel, Counter>,
+    auth_failures: Family<KindLabel, Counter>,
     connections_accepted: Counter,
     connections_rejected: Family<ReasonLabel, Counter>,
     connections_closed: Family<ReasonLabel, Counter>,
@@ -251,6 +252,12 @@ impl Metrics {
             "decode_errors",
             "Frames that could not be decoded (the connection is closed), by kind",
             decode_errors.clone(),
+        );
+        let auth_failures = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "auth_failures",
+            "Requests refused for a missing or wrong ACL signature (aclEnable), by kind",
+            auth_failures.clone(),
         );
         let connections_accepted = Counter::default();
         registry.register(
@@ -375,6 +382,7 @@ impl Metrics {
             requests,
             latency,
             decode_errors,
+            auth_failures,
             connections_accepted,
             connections_rejected,
             connections_closed,
@@ -443,6 +451,10 @@ impl Metrics {
 
     pub fn decode_error(&self, kind: &'static str) {
         self.decode_errors.get_or_create(&KindLabel { kind }).inc();
+    }
+
+    pub fn auth_failure(&self, kind: &'static str) {
+        self.auth_failures.get_or_create(&KindLabel { kind }).inc();
     }
 
     pub fn connection_accepted(&self) {

@@ -105,6 +105,7 @@ impl Shared {
                     log_route_event(&ev);
                 }
                 Effect::AuthFailed { conn, code, error } => {
+                    self.metrics.auth_failure(error.kind());
                     // Never the secret; the access key is an identifier, not a credential.
                     warn!(
                         conn,

@@ -107,6 +107,37 @@ fn unsigned_and_badly_signed_writes_are_refused_and_change_nothing() {
 }
 
 #[test]
+fn refusals_are_counted_in_metrics() {
+    let home = TempDir::new("acl-metrics");
+    let http_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = start_with_acl(&home, &["--set", &format!("httpListenPort={http_port}")]);
+    let mut c = server.client();
+    assert_eq!(c.call(put("k", "v")).code, response::NO_PERMISSION);
+    assert_eq!(
+        c.call(signed(put("k", "v"), ACCESS_KEY, "wrong")).code,
+        response::NO_PERMISSION
+    );
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", http_port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    assert!(
+        text.contains(r#"namesrv_auth_failures_total{kind="missing_access_key"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"namesrv_auth_failures_total{kind="bad_signature"} 1"#),
+        "{text}"
+    );
+}
+
+#[test]
 fn correctly_signed_writes_succeed_and_reads_stay_open() {
     let home = TempDir::new("acl-ok");
     let server = start_with_acl(&home, &[]);
