@@ -1571,6 +1571,8 @@ impl BrokerConn {
 struct Clients {
     streams: Vec<tokio::net::TcpStream>,
     templates: Arc<Vec<ReqTemplate>>,
+    /// The server, for CPU accounting over each window.
+    pid: Option<u32>,
 }
 
 impl Clients {
@@ -1592,6 +1594,10 @@ impl Clients {
                 (s, stats, err)
             }));
         }
+        tokio::time::sleep_until(w.from.into()).await;
+        let before = CpuSample::take(self.pid);
+        tokio::time::sleep_until(w.end.into()).await;
+        result.cpu = CpuUse::between(&before, &CpuSample::take(self.pid));
         for t in tasks {
             match t.await {
                 Ok((s, stats, err)) => {
@@ -1771,6 +1777,7 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
     // Burst: every broker registers at the same instant.
     let burst_at = tokio::time::Instant::now() + Duration::from_millis(100);
     let burst_t0 = Instant::now();
+    let burst_cpu0 = CpuSample::take(p.pid);
     let mut tasks = Vec::new();
     for mut c in conns {
         let timeout = p.timeout;
@@ -1799,6 +1806,12 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
     let burst_wall = burst_t0
         .elapsed()
         .saturating_sub(Duration::from_millis(100));
+    let burst_cpu = CpuUse::between(&burst_cpu0, &CpuSample::take(p.pid));
+    // Server CPU per accepted registration: the server does nothing else during the burst.
+    let burst_cpu_us = burst_cpu
+        .server
+        .filter(|_| burst.n > 0)
+        .map(|s| s * 1e6 / burst.n as f64);
     let rss_burst = rss_of(p.pid);
     let _ = writeln!(
         text,
@@ -1807,6 +1820,13 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
         burst_failed.len(),
         fmt_ns(nanos(burst_wall)),
         hist_text(&burst)
+    );
+    let _ = writeln!(
+        text,
+        "            server CPU {} per registration (±10 ms clock ticks over the burst); \
+         other processes {:.2} s",
+        burst_cpu_us.map_or_else(|| "n/a".into(), |u| format!("{u:.0} µs")),
+        burst_cpu.others.unwrap_or(0.0)
     );
     if let Some(e) = burst_failed.first() {
         let _ = writeln!(text, "            first failure: {e}");
@@ -1849,6 +1869,7 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
     let mut cl = Clients {
         streams: client_streams,
         templates: route_templates(&query_topics)?,
+        pid: p.pid,
     };
     let idle_result = if p.clients > 0 {
         let start = Instant::now() + Duration::from_millis(20);
@@ -1916,7 +1937,8 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
     drop(cl);
 
     if let Some(r) = &idle_result {
-        let _ = writeln!(text, "  idle:     queries {} ", r.text().trim_start());
+        let _ = writeln!(text, "  idle:     queries {}", r.text().trim_start());
+        let _ = writeln!(text, "            {}", r.cpu_text());
     }
     let _ = writeln!(
         text,
@@ -1937,6 +1959,11 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
     let mut p99_ratio = Value::Null;
     if let Some(r) = &loaded_result {
         let _ = writeln!(text, "  loaded:   queries {}", r.text().trim_start());
+        let _ = writeln!(
+            text,
+            "            {} (server CPU includes the registrations)",
+            r.cpu_text()
+        );
         if let Some(i) = &idle_result {
             let (a, b) = (r.hist.quantile(0.99), i.hist.quantile(0.99));
             if b > 0 {
@@ -1971,6 +1998,7 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
             "accepted": burst.n,
             "failed": burst_failed.len(),
             "wall_ms": burst_wall.as_secs_f64() * 1e3,
+            "server_cpu_us_per_registration": burst_cpu_us,
             "latency": hist_json(&burst),
         },
         "route_check_brokers": route_brokers,
