@@ -52,10 +52,9 @@ install_broker() {
   if stamped broker "$want" && [[ -x "$bin" ]]; then log "broker: cached"; return 0; fi
   local logf="$CACHE/logs/install-broker.log"
   # The crate's own Cargo.lock (--locked) pins its dependency tree as released.
-  if run_step broker "$logf" cargo install rocketmq-broker --version "$BROKER_VERSION" --locked \
-      --root "$CACHE/broker" --bin rocketmq-broker-rust \
-      || run_step broker "$logf.retry" cargo install rocketmq-broker --version "$BROKER_VERSION" \
-      --root "$CACHE/broker" --bin rocketmq-broker-rust; then
+  # Its build directory stays in the cache, so an interrupted build resumes where it stopped.
+  if run_step broker "$logf" env CARGO_TARGET_DIR="$CACHE/broker-target" cargo install rocketmq-broker \
+      --version "$BROKER_VERSION" --locked --root "$CACHE/broker" --bin rocketmq-broker-rust; then
     mark_ok broker "$want"
   elif [[ $(classify "$logf") == registry ]]; then
     mark_blocked broker "crates.io has no rocketmq-broker $BROKER_VERSION"
@@ -103,7 +102,7 @@ install_rustclient() {
   if stamped rustclient "$want" && [[ -x "$bin" ]]; then log "rustclient: cached"; return 0; fi
   local logf="$CACHE/logs/install-rustclient.log"
   if run_step rustclient "$logf" env CARGO_TARGET_DIR="$CACHE/rust-client-target" \
-      cargo build --release --manifest-path "$src/Cargo.toml"; then
+      cargo build --release --locked --manifest-path "$src/Cargo.toml"; then
     mark_ok rustclient "$want"
   elif [[ $(classify "$logf") == registry ]]; then
     mark_blocked rustclient "crates.io has no rocketmq-client-rust $CLIENT_RUST_VERSION"
@@ -112,17 +111,28 @@ install_rustclient() {
   fi
 }
 
+install_one() {
+  case $1 in
+    broker) install_broker ;;
+    cpp210) install_pyvenv cpp210 "$CPP210_PKG" ;;
+    cpp1x) install_pyvenv cpp1x "$CPP1X_PKG" ;;
+    alions) install_alions ;;
+    rustclient) install_rustclient ;;
+    *) echo "unknown peer $1" >&2; return 2 ;;
+  esac
+}
+
 peers=("$@"); [[ ${#peers[@]} -gt 0 ]] || peers=(cpp210 cpp1x alions broker rustclient)
 rc=0
+# The two Rust builds run side by side: each spends minutes compiling one large crate on one
+# core, so together they take little more than the longer one alone.
+pids=()
 for p in "${peers[@]}"; do
   case $p in
-    broker) install_broker || rc=1 ;;
-    cpp210) install_pyvenv cpp210 "$CPP210_PKG" || rc=1 ;;
-    cpp1x) install_pyvenv cpp1x "$CPP1X_PKG" || rc=1 ;;
-    alions) install_alions || rc=1 ;;
-    rustclient) install_rustclient || rc=1 ;;
-    *) echo "unknown peer $p" >&2; rc=2 ;;
+    broker|rustclient) install_one "$p" & pids+=($!) ;;
+    *) install_one "$p" || rc=1 ;;
   esac
 done
+for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
 for p in "${peers[@]}"; do log "status $p: $(cat "$CACHE/status/$p" 2>/dev/null || echo none)"; done
 exit $rc
