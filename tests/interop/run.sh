@@ -159,11 +159,11 @@ route_gone() { nsadmin -n "$1" topicRoute -t "$2" --json >/dev/null 2>&1; [[ $? 
 # ---------------------------------------------------------------------------------------------
 # Processes
 # ---------------------------------------------------------------------------------------------
-start_namesrv() { # name port
+start_namesrv() { # name port; its HTTP port (metrics) is port + 8200
   local name=$1 port=$2
   mkdir -p "$WORK/$name"
   HOME="$WORK/$name" RUST_LOG=info NO_COLOR=1 "$NAMESRV_BIN" --bindAddress 127.0.0.1 --listenPort "$port" \
-    >>"$WORK/logs/$name.log" 2>&1 &
+    --set httpListenPort=$(( port + 8200 )) >>"$WORK/logs/$name.log" 2>&1 &
   PIDS[$name]=$!
   wait_until 10 nsadmin -n "127.0.0.1:$port" clusterList --json
 }
@@ -508,6 +508,39 @@ if (( BROKER_OK )); then
   fi
   stop_proc broker KILL
 fi
+
+# --- every request the peers sent so far: none refused as malformed or unsupported ---
+# ns1 has served scenarios 1-4 without a restart; its metrics count every request by code and
+# result, and every connection closed on a frame it could not decode.
+metrics_check() {
+  local m="$WORK/logs/ns1-metrics.txt"
+  timeout 10 python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:18076/metrics", timeout=5).read().decode())' >"$m" 2>&1
+  local verdict
+  verdict=$(python3 - "$m" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+reqs, bad = {}, []
+for name, labels, value in re.findall(r'^(namesrv_\w+)\{([^}]*)\} (\S+)$', text, re.M):
+    lab = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+    v = float(value)
+    if name == "namesrv_requests_total" and v > 0:
+        reqs.setdefault(lab["request"], set()).add(lab["result"])
+        if lab["result"] in ("SYSTEM_ERROR", "REQUEST_CODE_NOT_SUPPORTED", "NO_PERMISSION"):
+            bad.append("%s answered %s x%d" % (lab["request"], lab["result"], v))
+    if name == "namesrv_connections_closed_total" and lab.get("reason") == "decode_error" and v > 0:
+        bad.append("%d connections closed on undecodable frames" % v)
+if not reqs:
+    bad.append("no metrics read")
+print(("BAD " + "; ".join(bad)) if bad else "OK " + ", ".join(sorted(reqs)))
+PY
+)
+  if [[ $verdict == OK* ]]; then
+    record namesrv "every peer request decoded and answered (metrics)" pass "${verdict#OK }"
+  else
+    record namesrv "every peer request decoded and answered (metrics)" fail "${verdict#BAD }"
+  fi
+}
+metrics_check
 
 # --- scenario 5: two NameServers ---
 if (( BROKER_OK )); then
