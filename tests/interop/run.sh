@@ -38,7 +38,9 @@ if [[ "${1:-}" != "--inner" ]]; then
   say "install and build took ${SECONDS}s; entering a private network namespace (only lo)"
   # Every process of the suite runs in a namespace that has nothing but loopback: the Rust
   # broker dials the address it detects for the machine, and no test traffic may leave lo.
-  exec unshare --net --fork -- bash -c 'ip link set lo up && exec "$0" --inner' "$0"
+  # The whole inner run is bounded too (it takes 3-5 minutes).
+  exec timeout -k 20 "${NAMESRV_INTEROP_TIMEOUT:-1800}" \
+    unshare --net --fork --kill-child -- bash -c 'ip link set lo up && exec "$0" --inner' "$0"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -111,6 +113,7 @@ cleanup() {
   wait 2>/dev/null
 }
 trap cleanup EXIT
+trap 'say "interrupted"; exit 1' INT TERM
 
 # wait_until SECS CMD...: polls CMD every 0.3 s; 0 when it succeeded within SECS.
 wait_until() {
