@@ -59,7 +59,7 @@ def render(rows):
         m = MARK.get(st, st)
         if st != "pass" and note:
             if st == "known":
-                note = note.split("; ")[0]  # the reason; the client's own error is in the log
+                note = note.split(" ## ")[0]  # the reason; the peer's own error is in the log
             if note not in notes:
                 notes.append(note)
             m += " [%d]" % (notes.index(note) + 1)

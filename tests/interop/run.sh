@@ -97,7 +97,7 @@ record() {
   local peer=$1 op=$2 st=$3 note=${4:-}
   if [[ $st == fail ]]; then
     if [[ -n "${KNOWN[$peer|$op]:-}" ]]; then
-      st=known; note="${KNOWN[$peer|$op]}${note:+; $note}"
+      st=known; note="${KNOWN[$peer|$op]}${note:+ ## $note}"
     else
       FAILED=1
     fi
@@ -527,7 +527,7 @@ splitRegistrationSize = 5"; do
       # (the refused registrations of a known failure don't count against the metrics check)
       [[ -n "${KNOWN[broker|registers with $label]:-}" ]] && \
         ALLOWED_REGISTER_ERRORS=$(( ${ALLOWED_REGISTER_ERRORS:-0} + $(metric_sum ns1 REGISTER_BROKER SYSTEM_ERROR) - errs_before ))
-      record broker "registers with $label" fail "$(last_removal ns1)"
+      record broker "registers with $label" fail "not listed, or its topics do not route"
     fi
     stop_proc broker TERM
   done
