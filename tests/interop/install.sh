@@ -96,7 +96,7 @@ install_rustclient() {
   # Our small program using rocketmq-client-rust: its own Cargo project (own [workspace]), built
   # into the cache's target dir, so the main workspace never compiles it.
   local src="$HERE/rust-client"
-  local sum; sum=$(cat "$src/Cargo.toml" "$src/src/"*.rs | sha256sum | cut -c1-16)
+  local sum; sum=$(cat "$src/Cargo.toml" "$src/Cargo.lock" "$src/src/"*.rs | sha256sum | cut -c1-16)
   local want="rocketmq-client-rust $CLIENT_RUST_VERSION src=$sum"
   local bin="$CACHE/rust-client-target/release/interop-rust-client"
   if stamped rustclient "$want" && [[ -x "$bin" ]]; then log "rustclient: cached"; return 0; fi
