@@ -246,6 +246,24 @@ start_broker() { # namesrv-list acting-master [extra]; then waits (bounded) unti
   done
   return 1
 }
+SLAVE_ADDR=127.0.0.1:10915
+start_slave() { # namesrv-list: a slave of broker-a, from the master's last config
+  mkdir -p "$WORK/slave-store"
+  sed -e "s#^listenPort = 10911#listenPort = 10915#" -e "s#^brokerId = 0#brokerId = 1#" \
+      -e "s#^storePathRootDir = .*#storePathRootDir = \"$WORK/slave-store\"#" \
+      -e "s#^namesrvAddr = .*#namesrvAddr = \"$1\"#" \
+      -e 's#^\[store\]#[store]\nbrokerRole = "SLAVE"\nhaListenPort = 10916#' "$WORK/broker.toml" >"$WORK/slave.toml"
+  ROCKETMQ_HOME="$WORK/broker-home" RUST_LOG=info NO_COLOR=1 \
+    "$BROKER_BIN" -c "$WORK/slave.toml" >>"$WORK/logs/slave.log" 2>&1 &
+  PIDS[slave]=$!
+}
+# route_only NS TOPIC JSON: the topic's only broker entry has exactly these brokerAddrs.
+route_only() {
+  nsadmin -n "$1" topicRoute -t "$2" --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin); want = json.loads(sys.argv[1])
+sys.exit(0 if [b.get("brokerAddrs") for b in r.get("brokerDatas", [])] == [want] else 1)' "$3"
+}
 start_standin() {
   local topics=() c
   for c in "${CLIENTS[@]}"; do [[ ${VIA[$c]} == standin ]] && topics+=($(client_topics Standin "$c")); done
@@ -569,6 +587,32 @@ splitRegistrationSize = 5"; do
     record broker "forceRegister=false: kept alive by QUERY_DATA_VERSION alone" fail "no registration with enableSlaveActingMaster=true"
   fi
   stop_proc broker KILL
+
+  # A slave (brokerId 1) beside the master: both addresses listed under one broker name, the
+  # NameServer's REGISTER_BROKER reply tells the slave its master's address (masterAddr), and
+  # when the master dies the route keeps the slave alone.
+  if start_broker "$NS1" false; then
+    start_slave "$NS1"
+    if wait_until 60 cluster_has "$NS1" "$BROKER_NAME" "$SLAVE_ADDR" && cluster_has "$NS1" "$BROKER_NAME" "$BROKER_ADDR" \
+       && wait_until 20 grep -q "Update master address from None to Some(\"$BROKER_ADDR\")" "$WORK/logs/slave.log"; then
+      record broker "slave registers; learns its master from the reply" pass "ids 0 and 1 under $BROKER_NAME; masterAddr=$BROKER_ADDR"
+      stop_proc broker KILL
+      if wait_until 5 route_only "$NS1" TBW102 "{\"1\": \"$SLAVE_ADDR\"}"; then
+        record broker "master killed: the route keeps the slave" pass "brokerAddrs {1: $SLAVE_ADDR}"
+      else
+        record broker "master killed: the route keeps the slave" fail "$(nsadmin -n "$NS1" topicRoute -t TBW102 --json | tr -d ' \n' | cut -c1-200)"
+      fi
+      stop_proc slave TERM
+      if cluster_lacks "$NS1" "$BROKER_NAME" && route_gone "$NS1" TBW102; then
+        record broker "slave stopped: the broker group is gone" pass
+      else
+        record broker "slave stopped: the broker group is gone" fail "$(last_removal ns1)"
+      fi
+    else
+      record broker "slave registers; learns its master from the reply" fail "$(grep -c 'Update master address' "$WORK/logs/slave.log") master-address lines in the slave's log"
+    fi
+  fi
+  stop_proc slave KILL
 fi
 
 # --- every request the peers sent so far: none refused as malformed or unsupported ---
