@@ -29,6 +29,7 @@ CLIENT_OPS = [
     "consume",
     "2 NameServers, one killed mid-run",
     "admin: cluster, route, topics",
+    "admin: KV, topics by cluster, NameServer config",
     "auto-create topic via TBW102",
     "produce via rocketmq-broker 1.0.0",
 ]

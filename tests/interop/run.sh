@@ -391,6 +391,33 @@ PY
   fi
 }
 
+# --- scenario 3b: the Rust client's KV, topics-by-cluster and NameServer-config calls ---------
+rust_admin_kv() {
+  local op="admin: KV, topics by cluster, NameServer config"
+  if ! client_installed rust; then record rust "$op" blocked "$(client_status rust)"; return; fi
+  local log="$WORK/logs/rust-admin-kv.log" nf_before
+  nf_before=$(metric_sum ns1 GET_KV_CONFIG QUERY_NOT_FOUND)
+  timeout -k 5 60 "$(client_cmd rust)" admin-kv --namesrv "$NS1" --cluster "$CLUSTER" --hard-timeout-secs 50 \
+    >"$log" 2>"$log.err"
+  local errs=()
+  grep -qx 'KV_PUT ok ' "$log" || errs+=("PUT_KV_CONFIG")
+  grep -qx 'KV_GET ok v1' "$log" || errs+=("GET_KV_CONFIG")
+  grep -qx 'KV_LIST ok {"interop.key":"v1"}' "$log" || errs+=("GET_KVLIST_BY_NAMESPACE")
+  grep -qx 'KV_DEL ok ' "$log" || errs+=("DELETE_KV_CONFIG")
+  # A deleted key: QUERY_NOT_FOUND, which the client turns into an empty value.
+  { grep -qx 'KV_GET_AFTER_DEL ok ' "$log" && (( $(metric_sum ns1 GET_KV_CONFIG QUERY_NOT_FOUND) > nf_before )); } \
+    || errs+=("GET_KV_CONFIG of a deleted key")
+  grep -q '^TOPICS_BY_CLUSTER ok .*"Interop_rust"' "$log" || errs+=("GET_TOPICS_BY_CLUSTER")
+  grep -qx 'NS_CONFIG listenPort=9876 orderMessageEnable=false' "$log" || errs+=("GET_NAMESRV_CONFIG")
+  { grep -qx 'NS_CONFIG_UPDATE ok ' "$log" && grep -qx 'NS_CONFIG_AFTER orderMessageEnable=true' "$log"; } \
+    || errs+=("UPDATE_NAMESRV_CONFIG")
+  if (( ${#errs[@]} == 0 )); then
+    record rust "$op" pass "put, get, list, delete KV; topics of $CLUSTER; get and update config"
+  else
+    record rust "$op" fail "wrong: ${errs[*]}; $(tr '\n' ' ' <"$log" | cut -c1-200)"
+  fi
+}
+
 # --- scenario 5: two NameServers, one killed mid-run --------------------------------------------
 failover_client() {
   local peer=$1 op="2 NameServers, one killed mid-run"
@@ -494,6 +521,7 @@ for c in "${CLIENTS[@]}"; do
 done
 if (( BROKER_OK )); then
   rust_admin
+  rust_admin_kv
   # A topic the broker creates on the first send (auto-create through TBW102's route) must route
   # at once: the broker announces it to the NameServer.
   if client_installed rust; then

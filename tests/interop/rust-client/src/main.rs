@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! interop-rust-client admin   --namesrv A --topic T
+//! interop-rust-client admin-kv --namesrv A [--cluster C]
 //! interop-rust-client produce --namesrv 'A;B' --topic T[,T2] --count N [--interval-ms MS] [--tag RUN] [--pause-file F]
 //! interop-rust-client consume --namesrv A --topic T --group G --count N --timeout-secs S [--tag RUN]
 //! ```
@@ -128,6 +129,114 @@ async fn admin(rt: &Rt, args: &Args) -> bool {
     }
     admin.shutdown().await;
     ok
+}
+
+/// KV, topics-by-cluster and NameServer configuration calls; prints one line each. The suite
+/// checks the values; this returns false only when the client could not start.
+async fn admin_kv(rt: &Rt, args: &Args) -> bool {
+    let namesrv = args.req("--namesrv");
+    let cluster = args
+        .get("--cluster")
+        .unwrap_or_else(|| "DefaultCluster".into());
+    let mut admin =
+        DefaultMQAdminExt::with_timeout(rt.client_runtime.clone(), Duration::from_millis(5000));
+    admin.set_namesrv_addr(namesrv.as_str());
+    if let Err(e) = admin.start().await {
+        println!("ADMIN_START_ERR {e}");
+        return false;
+    }
+    let ns = || CheetahString::from("INTEROP_NS");
+    let key = || CheetahString::from("interop.key");
+    let show = |r: Result<String, String>| match r {
+        Ok(v) => format!("ok {v}"),
+        Err(e) => format!("err {e}"),
+    };
+    let r = admin
+        .create_and_update_kv_config(ns(), key(), CheetahString::from("v1"))
+        .await;
+    println!(
+        "KV_PUT {}",
+        show(r.map(|_| String::new()).map_err(|e| e.to_string()))
+    );
+    let r = admin.get_kv_config(ns(), key()).await;
+    println!(
+        "KV_GET {}",
+        show(r.map(|v| v.to_string()).map_err(|e| e.to_string()))
+    );
+    let r = admin.get_kv_list_by_namespace(ns()).await;
+    println!(
+        "KV_LIST {}",
+        show(
+            r.map(|t| serde_json::to_string(&t.table).unwrap())
+                .map_err(|e| e.to_string())
+        )
+    );
+    let r = admin.delete_kv_config(ns(), key()).await;
+    println!(
+        "KV_DEL {}",
+        show(r.map(|_| String::new()).map_err(|e| e.to_string()))
+    );
+    let r = admin.get_kv_config(ns(), key()).await;
+    println!(
+        "KV_GET_AFTER_DEL {}",
+        show(r.map(|v| v.to_string()).map_err(|e| e.to_string()))
+    );
+    let r = admin
+        .fetch_topics_by_cluster(CheetahString::from(cluster.as_str()))
+        .await;
+    println!(
+        "TOPICS_BY_CLUSTER {}",
+        show(
+            r.map(|t| serde_json::to_string(&t.topic_list).unwrap())
+                .map_err(|e| e.to_string())
+        )
+    );
+    let servers = vec![CheetahString::from(namesrv.as_str())];
+    let get = |m: &std::collections::HashMap<
+        CheetahString,
+        std::collections::HashMap<CheetahString, CheetahString>,
+    >,
+               k: &str| {
+        m.values()
+            .next()
+            .and_then(|c| c.get(&CheetahString::from(k)).map(|v| v.to_string()))
+            .unwrap_or_default()
+    };
+    match admin.get_name_server_config(servers.clone()).await {
+        Ok(m) => println!(
+            "NS_CONFIG listenPort={} orderMessageEnable={}",
+            get(&m, "listenPort"),
+            get(&m, "orderMessageEnable")
+        ),
+        Err(e) => println!("NS_CONFIG err {e}"),
+    }
+    let mut props = std::collections::HashMap::new();
+    props.insert(
+        CheetahString::from("orderMessageEnable"),
+        CheetahString::from("true"),
+    );
+    let r = admin
+        .update_name_server_config(props, Some(servers.clone()))
+        .await;
+    println!(
+        "NS_CONFIG_UPDATE {}",
+        show(r.map(|_| String::new()).map_err(|e| e.to_string()))
+    );
+    match admin.get_name_server_config(servers.clone()).await {
+        Ok(m) => println!(
+            "NS_CONFIG_AFTER orderMessageEnable={}",
+            get(&m, "orderMessageEnable")
+        ),
+        Err(e) => println!("NS_CONFIG_AFTER err {e}"),
+    }
+    let mut props = std::collections::HashMap::new();
+    props.insert(
+        CheetahString::from("orderMessageEnable"),
+        CheetahString::from("false"),
+    );
+    let _ = admin.update_name_server_config(props, Some(servers)).await;
+    admin.shutdown().await;
+    true
 }
 
 async fn produce(rt: &Rt, args: &Args) -> bool {
@@ -280,6 +389,7 @@ fn main() {
         let work = async {
             match cmd.as_str() {
                 "admin" => admin(&rt, &args).await,
+                "admin-kv" => admin_kv(&rt, &args).await,
                 "produce" => produce(&rt, &args).await,
                 "consume" => consume(&rt, &args).await,
                 _ => {
