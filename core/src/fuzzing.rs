@@ -53,6 +53,14 @@ pub fn header(data: &[u8]) {
     let Some((&t, header)) = data.split_first() else {
         return;
     };
+    // The JSON fast path, whenever it answers, answers what the lenient parser does.
+    if let Some(fast) = crate::codec::json_header::fast::decode(header) {
+        assert_eq!(
+            crate::codec::json_header::decode_lenient(header).ok(),
+            Some(fast),
+            "fast and lenient JSON header decoders disagree"
+        );
+    }
     let mut frame = Vec::with_capacity(header.len() + 8);
     let total = (header.len() + 4) as u32;
     frame.extend_from_slice(&total.to_be_bytes());

@@ -12,5 +12,6 @@ pub mod kv;
 pub mod machine;
 pub mod protocol;
 pub mod route;
+mod route_cache;
 
 pub use machine::{Effect, Input, NameServer};

@@ -21,6 +21,7 @@ use crate::route::register::RegisterSettings;
 use crate::route::{
     query, ConnId, Millis, MinBrokerIdChange, RegisterArgs, RemovalCause, RouteEvent, RouteInfo,
 };
+use crate::route_cache::RouteCache;
 
 /// Everything that can happen to a NameServer.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,6 +84,8 @@ pub struct NameServer {
     shutting_down: bool,
     /// ACL accounts, kept out of `config` so no config printout can show a secret.
     accounts: Accounts,
+    /// Route bodies already encoded; emptied by every input.
+    route_cache: RouteCache,
 }
 
 impl NameServer {
@@ -94,6 +97,7 @@ impl NameServer {
             started_at: now,
             shutting_down: false,
             accounts: Accounts::default(),
+            route_cache: RouteCache::default(),
         }
     }
 
@@ -162,6 +166,8 @@ impl NameServer {
     /// Feeds one input at `now`. Expiry runs first, so no answer ever shows a broker past its
     /// deadline, whether or not the shell's timer fired on time.
     pub fn handle(&mut self, now: Millis, input: Input) -> Vec<Effect> {
+        // Any input may change what a route reads as (tables, KV order config, config keys).
+        self.route_cache.clear();
         let mut fx = Vec::new();
         self.expire(now, &mut fx);
         match input {
@@ -555,6 +561,17 @@ impl NameServer {
             }
         }
         let h = GetRouteInfoRequestHeader::decode(cmd)?;
+        let zone = h
+            .zone_name
+            .as_deref()
+            .filter(|z| h.zone_mode && !z.trim().is_empty());
+        let mut dialect = route_dialect(cmd, h.accept_standard_json_only);
+        // Zone-filtered answers differ per zone and are rare: not cached.
+        if zone.is_none() {
+            if let Some(body) = self.route_cache.get(&h.topic, dialect) {
+                return Ok(ok(cmd).with_body(body));
+            }
+        }
         let Some(mut route) = self
             .route
             .pickup_topic_route_data(&h.topic, self.config.support_acting_master)
@@ -571,17 +588,15 @@ impl NameServer {
                 .get(NAMESPACE_ORDER_TOPIC_CONFIG, &h.topic)
                 .map(str::to_owned);
         }
-        let mut dialect = route_dialect(cmd, h.accept_standard_json_only);
-        if let Some(zone) = h
-            .zone_name
-            .as_deref()
-            .filter(|z| h.zone_mode && !z.trim().is_empty())
-        {
-            query::filter_by_zone(&mut route, zone);
-            // Apache's hook re-encodes in the legacy dialect; a RUST client cannot read that.
-            if cmd.language != LanguageCode::RUST {
-                dialect = Dialect::Legacy;
-            }
+        let Some(zone) = zone else {
+            let body = encode_route(&route, dialect);
+            self.route_cache.put(&h.topic, dialect, body.clone());
+            return Ok(ok(cmd).with_body(body));
+        };
+        query::filter_by_zone(&mut route, zone);
+        // Apache's hook re-encodes in the legacy dialect; a RUST client cannot read that.
+        if cmd.language != LanguageCode::RUST {
+            dialect = Dialect::Legacy;
         }
         Ok(ok(cmd).with_body(encode_route(&route, dialect)))
     }

@@ -98,6 +98,8 @@ pub enum CloseReason {
     DecodeError,
     SlowReader,
     ReadError,
+    /// Writing replies failed (the peer reset the connection).
+    WriteError,
     Shutdown,
     /// A plain connection under `tlsServerMode=enforcing`.
     PlainRefused,
@@ -108,12 +110,13 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
-    pub const ALL: [CloseReason; 9] = [
+    pub const ALL: [CloseReason; 10] = [
         CloseReason::ClosedByPeer,
         CloseReason::Idle,
         CloseReason::DecodeError,
         CloseReason::SlowReader,
         CloseReason::ReadError,
+        CloseReason::WriteError,
         CloseReason::Shutdown,
         CloseReason::PlainRefused,
         CloseReason::TlsRefused,
@@ -127,6 +130,7 @@ impl CloseReason {
             CloseReason::DecodeError => "decode_error",
             CloseReason::SlowReader => "slow_reader",
             CloseReason::ReadError => "read_error",
+            CloseReason::WriteError => "write_error",
             CloseReason::Shutdown => "shutdown",
             CloseReason::PlainRefused => "plain_refused",
             CloseReason::TlsRefused => "tls_refused",
@@ -212,6 +216,8 @@ pub struct Metrics {
     kv_namespaces: Gauge,
     kv_entries: Gauge,
     ready: Gauge,
+    /// The series of successful route lookups, taken from the families once.
+    route_ok: std::sync::OnceLock<(Counter, Histogram)>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -399,11 +405,35 @@ impl Metrics {
             kv_namespaces,
             kv_entries,
             ready,
+            route_ok: std::sync::OnceLock::new(),
         }
     }
 
     /// One request answered (`reply_code` `None`: no reply was sent).
     pub fn request(&self, code: i32, reply_code: Option<i32>, elapsed: Duration) {
+        // The hot path (a route answered) skips the families' label hashing and locks.
+        let route_ok =
+            code == request::GET_ROUTEINFO_BY_TOPIC && reply_code == Some(response::SUCCESS);
+        if route_ok {
+            let (count, latency) = self.route_ok.get_or_init(|| {
+                let labels = LatencyLabels {
+                    code: CodeLabel::of(code),
+                    request: request::name(code),
+                };
+                let count = self
+                    .requests
+                    .get_or_create(&RequestLabels {
+                        code: labels.code,
+                        request: labels.request,
+                        result: result_name(reply_code),
+                    })
+                    .clone();
+                (count, self.latency.get_or_create(&labels).clone())
+            });
+            count.inc();
+            latency.observe(elapsed.as_secs_f64());
+            return;
+        }
         let code_label = CodeLabel::of(code);
         let name = request::name(code);
         self.requests

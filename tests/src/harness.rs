@@ -229,6 +229,9 @@ impl Harness {
         let opaque = cmd.opaque;
         // Reads must answer the same from `&self` as through `handle`.
         let via_query = self.ns.query(self.now, &cmd);
+        // Asked again, it may come from the route cache: it must read the same.
+        let again = self.ns.query(self.now, &cmd);
+        assert_eq!(via_query, again, "a cached read differs from the first");
         let fx = self.step(Input::Request { conn, cmd });
         let reply = fx.into_iter().find_map(|e| match e {
             Effect::Reply { conn: c, cmd } if c == conn && cmd.opaque == opaque => Some(cmd),

@@ -472,6 +472,25 @@ proptest! {
         decode_all_no_panic(&frame(0, &header, &body), DEFAULT_MAX_FRAME);
     }
 
+    /// The JSON header fast path, whenever it answers, answers what the lenient parser does
+    /// (`namesrv_core::fuzzing::header` asserts it).
+    #[test]
+    fn json_fast_path_agrees_with_the_lenient_parser(
+        header in prop_oneof![
+            jsonish_header_bytes(),
+            lenient_json_header(),
+            json_command().prop_map(|c| {
+                let bytes = encode_to_bytes(&c).expect("encodes");
+                let header_len = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) & 0xFF_FFFF;
+                bytes[8..8 + header_len as usize].to_vec()
+            }),
+        ],
+    ) {
+        let mut data = vec![0u8];
+        data.extend_from_slice(&header);
+        namesrv_core::fuzzing::header(&data);
+    }
+
     #[test]
     fn arbitrary_binary_headers_never_panic(
         header in prop_oneof![binary_header_bytes(), proptest::collection::vec(any::<u8>(), 0..64)],

@@ -5,9 +5,11 @@
 
 use std::collections::BTreeMap;
 
+use bytes::{BufMut, BytesMut};
+
 use super::json_header::HeaderFields;
 use super::CodecError;
-use crate::protocol::LanguageCode;
+use crate::protocol::{LanguageCode, RemotingCommand};
 
 struct Reader<'a> {
     s: &'a [u8],
@@ -118,37 +120,40 @@ pub fn decode(header: &[u8]) -> Result<HeaderFields, CodecError> {
     })
 }
 
-fn put_len_prefixed_i32(out: &mut Vec<u8>, s: &str) {
+fn put_len_prefixed_i32(out: &mut BytesMut, s: &str) {
     let len = i32::try_from(s.len()).unwrap_or(i32::MAX);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(s.as_bytes());
+    out.put_i32(len);
+    out.put_slice(s.as_bytes());
 }
 
 /// Encodes as `RocketMQSerializable.rocketMQProtocolEncode`. Values wider than the wire fields
 /// (code, version) are truncated exactly as Java's `(short)` cast truncates them.
-pub fn encode(h: &HeaderFields, out: &mut Vec<u8>) {
-    out.extend_from_slice(&(h.code as i16).to_be_bytes());
-    out.push(h.language.0);
-    out.extend_from_slice(&(h.version as i16).to_be_bytes());
-    out.extend_from_slice(&h.opaque.to_be_bytes());
-    out.extend_from_slice(&h.flag.to_be_bytes());
-    match &h.remark {
+pub fn encode(cmd: &RemotingCommand, out: &mut BytesMut) {
+    out.put_i16(cmd.code as i16);
+    out.put_u8(cmd.language.0);
+    out.put_i16(cmd.version as i16);
+    out.put_i32(cmd.opaque);
+    out.put_i32(cmd.flag);
+    match &cmd.remark {
         Some(r) => put_len_prefixed_i32(out, r),
-        None => out.extend_from_slice(&0i32.to_be_bytes()),
+        None => out.put_i32(0),
     }
-    let mut ext = Vec::new();
-    if let Some(map) = &h.ext_fields {
+    // The ext length comes first: written as 0, patched once the fields are in.
+    let len_at = out.len();
+    out.put_i32(0);
+    if let Some(map) = &cmd.ext_fields {
         for (k, v) in map {
             // Keys longer than a short cannot be represented; Java would corrupt the frame.
             let Ok(klen) = i16::try_from(k.len()) else {
                 continue;
             };
-            ext.extend_from_slice(&klen.to_be_bytes());
-            ext.extend_from_slice(k.as_bytes());
-            put_len_prefixed_i32(&mut ext, v);
+            out.put_i16(klen);
+            out.put_slice(k.as_bytes());
+            put_len_prefixed_i32(out, v);
         }
     }
-    let ext_len = i32::try_from(ext.len()).unwrap_or(i32::MAX);
-    out.extend_from_slice(&ext_len.to_be_bytes());
-    out.extend_from_slice(&ext);
+    let ext_len = i32::try_from(out.len() - len_at - 4).unwrap_or(i32::MAX);
+    if let Some(slot) = out.get_mut(len_at..len_at + 4) {
+        slot.copy_from_slice(&ext_len.to_be_bytes());
+    }
 }

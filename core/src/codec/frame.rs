@@ -77,36 +77,33 @@ pub fn decode_command(mut frame: Bytes) -> Result<RemotingCommand, CodecError> {
     })
 }
 
-/// Appends the frame of `cmd` to `out`, headers in the command's own serialize type.
+/// Appends the frame of `cmd` to `out`, headers in the command's own serialize type. The
+/// header is written in place and the two length words patched in after it: no copy of the
+/// command and no intermediate buffer (replies are the hot path).
 pub fn encode_frame(cmd: &RemotingCommand, out: &mut BytesMut) -> Result<(), CodecError> {
-    let h = json_header::HeaderFields {
-        code: cmd.code,
-        language: cmd.language,
-        version: cmd.version,
-        opaque: cmd.opaque,
-        flag: cmd.flag,
-        remark: cmd.remark.clone(),
-        ext_fields: cmd.ext_fields.clone(),
-    };
-    let mut header = Vec::with_capacity(192);
-    match cmd.serialize_type {
-        SerializeType::Json => json_header::encode(&h, &mut header),
-        SerializeType::RocketMq => binary_header::encode(&h, &mut header),
-    }
-    if header.len() > 0x00FF_FFFF {
-        return Err(CodecError::TooLargeToEncode {
-            header_len: header.len(),
-        });
-    }
     let body_len = cmd.body.as_ref().map_or(0, Bytes::len);
-    let total = 4 + header.len() + body_len;
-    let total = u32::try_from(total).map_err(|_| CodecError::TooLargeToEncode {
-        header_len: header.len(),
-    })?;
-    out.reserve(4 + total as usize);
-    out.put_u32(total);
-    out.put_u32((u32::from(cmd.serialize_type.code()) << 24) | header.len() as u32);
-    out.put_slice(&header);
+    let start = out.len();
+    out.reserve(8 + 192 + body_len);
+    out.put_u64(0); // total length and serialize type | header length, patched below
+    match cmd.serialize_type {
+        SerializeType::Json => json_header::encode(cmd, out),
+        SerializeType::RocketMq => binary_header::encode(cmd, out),
+    }
+    let header_len = out.len() - start - 8;
+    let too_large = CodecError::TooLargeToEncode { header_len };
+    if header_len > 0x00FF_FFFF {
+        out.truncate(start);
+        return Err(too_large);
+    }
+    let Ok(total) = u32::try_from(4 + header_len + body_len) else {
+        out.truncate(start);
+        return Err(too_large);
+    };
+    let word = (u32::from(cmd.serialize_type.code()) << 24) | header_len as u32;
+    if let Some(prefix) = out.get_mut(start..start + 8) {
+        prefix[..4].copy_from_slice(&total.to_be_bytes());
+        prefix[4..].copy_from_slice(&word.to_be_bytes());
+    }
     if let Some(body) = &cmd.body {
         out.put_slice(body);
     }

@@ -3,13 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use bytes::BytesMut;
 use serde_json::Value;
 
 use super::fastjson::{self, Dialect};
 use super::CodecError;
-use crate::protocol::LanguageCode;
+use crate::protocol::{LanguageCode, RemotingCommand};
 
 /// Header fields of a command, without body and serialize type.
+#[derive(Debug, PartialEq, Eq)]
 pub struct HeaderFields {
     pub code: i32,
     pub language: LanguageCode,
@@ -38,6 +40,14 @@ fn int_field(obj: &serde_json::Map<String, Value>, field: &'static str) -> Resul
 }
 
 pub fn decode(header: &[u8]) -> Result<HeaderFields, CodecError> {
+    if let Some(h) = fast::decode(header) {
+        return Ok(h);
+    }
+    decode_lenient(header)
+}
+
+/// The general path: any JSON fastjson accepts, through a parsed value.
+pub fn decode_lenient(header: &[u8]) -> Result<HeaderFields, CodecError> {
     let v = fastjson::parse(header).map_err(|e| CodecError::MalformedJson(e.to_string()))?;
     let Value::Object(obj) = v else {
         return Err(CodecError::MalformedJson(
@@ -93,12 +103,14 @@ pub fn decode(header: &[u8]) -> Result<HeaderFields, CodecError> {
 }
 
 /// Encodes a header as fastjson does: properties sorted by name, nulls omitted, and always
-/// `serializeTypeCurrentRPC` (rocketmq-client-rust 1.0.0 drops replies without it).
-pub fn encode(h: &HeaderFields, out: &mut Vec<u8>) {
-    let mut s = String::with_capacity(160);
-    s.push_str("{\"code\":");
-    s.push_str(&h.code.to_string());
-    if let Some(ext) = &h.ext_fields {
+/// `serializeTypeCurrentRPC` (rocketmq-client-rust 1.0.0 drops replies without it). Written
+/// straight into the frame's buffer: replies are the hot path.
+pub fn encode(cmd: &RemotingCommand, out: &mut BytesMut) {
+    use std::fmt::Write as _;
+    // Writing into a BytesMut cannot fail.
+    let _ = write!(out, "{{\"code\":{}", cmd.code);
+    if let Some(ext) = &cmd.ext_fields {
+        let mut s = String::with_capacity(64);
         s.push_str(",\"extFields\":{");
         let mut first = true;
         for (k, v) in ext {
@@ -111,19 +123,240 @@ pub fn encode(h: &HeaderFields, out: &mut Vec<u8>) {
             fastjson::escape_into(&mut s, v, Dialect::Legacy);
         }
         s.push('}');
+        out.extend_from_slice(s.as_bytes());
     }
-    s.push_str(",\"flag\":");
-    s.push_str(&h.flag.to_string());
-    s.push_str(",\"language\":\"");
-    s.push_str(h.language.name());
-    s.push_str("\",\"opaque\":");
-    s.push_str(&h.opaque.to_string());
-    if let Some(remark) = &h.remark {
+    let _ = write!(
+        out,
+        ",\"flag\":{},\"language\":\"{}\",\"opaque\":{}",
+        cmd.flag,
+        cmd.language.name(),
+        cmd.opaque
+    );
+    if let Some(remark) = &cmd.remark {
+        let mut s = String::with_capacity(remark.len() + 12);
         s.push_str(",\"remark\":");
         fastjson::escape_into(&mut s, remark, Dialect::Legacy);
+        out.extend_from_slice(s.as_bytes());
     }
-    s.push_str(",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
-    s.push_str(&h.version.to_string());
-    s.push('}');
-    out.extend_from_slice(s.as_bytes());
+    let _ = write!(
+        out,
+        ",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":{}}}",
+        cmd.version
+    );
+}
+
+/// A fast path for the headers real clients send: one pass over the bytes, no intermediate
+/// value. It accepts only plain JSON it is sure of (escape-free strings, plain integers, string
+/// or null extFields values) and gives up (`None`) on anything else, which then goes through
+/// [`decode_lenient`]. Whenever it answers, it answers what [`decode_lenient`] would: the
+/// property tests and the `header` fuzz target check that.
+pub(crate) mod fast {
+    use std::collections::BTreeMap;
+
+    use super::HeaderFields;
+    use crate::protocol::LanguageCode;
+
+    struct Cursor<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl<'a> Cursor<'a> {
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+                self.i += 1;
+            }
+        }
+
+        fn peek(&mut self) -> Option<u8> {
+            self.ws();
+            self.b.get(self.i).copied()
+        }
+
+        fn eat(&mut self, c: u8) -> Option<()> {
+            (self.peek()? == c).then(|| self.i += 1)
+        }
+
+        fn word(&mut self, w: &[u8]) -> Option<()> {
+            self.ws();
+            let end = self.i.checked_add(w.len())?;
+            (self.b.get(self.i..end)? == w).then(|| self.i = end)
+        }
+
+        /// A string without escapes or control characters.
+        fn string(&mut self) -> Option<&'a str> {
+            self.eat(b'"')?;
+            let rest = self.b.get(self.i..)?;
+            let len = rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            if rest.get(len) != Some(&b'"') {
+                return None;
+            }
+            let s = std::str::from_utf8(rest.get(..len)?).ok()?;
+            self.i += len + 1;
+            Some(s)
+        }
+
+        /// A plain integer (optional minus, no leading zeros, no fraction or exponent).
+        fn int(&mut self) -> Option<i64> {
+            self.ws();
+            let neg = self.b.get(self.i) == Some(&b'-');
+            let start = self.i + usize::from(neg);
+            let rest = self.b.get(start..)?;
+            let len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+            if len == 0 || len > 18 || (len > 1 && rest.first() == Some(&b'0')) {
+                return None;
+            }
+            if let Some(b'.' | b'e' | b'E') = rest.get(len) {
+                return None;
+            }
+            let mut n: i64 = 0;
+            for &d in rest.get(..len)? {
+                n = n * 10 + i64::from(d - b'0');
+            }
+            self.i = start + len;
+            Some(if neg { -n } else { n })
+        }
+
+        fn null(&mut self) -> Option<bool> {
+            if self.peek()? == b'n' {
+                self.word(b"null")?;
+                return Some(true);
+            }
+            Some(false)
+        }
+
+        /// `,` before another member (true) or the closing `}` (false).
+        fn next_member(&mut self) -> Option<bool> {
+            match self.peek()? {
+                b',' => {
+                    self.i += 1;
+                    Some(true)
+                }
+                b'}' => {
+                    self.i += 1;
+                    Some(false)
+                }
+                _ => None,
+            }
+        }
+
+        fn ext_fields(&mut self) -> Option<Option<BTreeMap<String, String>>> {
+            if self.null()? {
+                return Some(None);
+            }
+            self.eat(b'{')?;
+            let mut ext = BTreeMap::new();
+            if self.peek()? == b'}' {
+                self.i += 1;
+                return Some(Some(ext));
+            }
+            loop {
+                let k = self.string()?;
+                self.eat(b':')?;
+                if !self.null()? {
+                    let v = self.string()?;
+                    ext.insert(k.to_owned(), v.to_owned());
+                }
+                if !self.next_member()? {
+                    return Some(Some(ext));
+                }
+            }
+        }
+    }
+
+    fn int32(c: &mut Cursor<'_>) -> Option<i32> {
+        i32::try_from(c.int()?).ok()
+    }
+
+    pub(crate) fn decode(header: &[u8]) -> Option<HeaderFields> {
+        let mut c = Cursor { b: header, i: 0 };
+        let mut h = HeaderFields {
+            code: 0,
+            language: LanguageCode::JAVA,
+            version: 0,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields: None,
+        };
+        c.eat(b'{')?;
+        if c.peek()? != b'}' {
+            loop {
+                let key = c.string()?;
+                c.eat(b':')?;
+                match key {
+                    "code" => h.code = int32(&mut c)?,
+                    "version" => h.version = int32(&mut c)?,
+                    "opaque" => h.opaque = int32(&mut c)?,
+                    "flag" => h.flag = int32(&mut c)?,
+                    "language" => h.language = LanguageCode::from_name(c.string()?),
+                    "remark" => {
+                        h.remark = if c.null()? {
+                            None
+                        } else {
+                            Some(c.string()?.to_owned())
+                        }
+                    }
+                    "extFields" => h.ext_fields = c.ext_fields()?,
+                    // Anything else (serializeTypeCurrentRPC): a plain string only.
+                    _ => {
+                        c.string()?;
+                    }
+                }
+                if !c.next_member()? {
+                    break;
+                }
+            }
+        } else {
+            c.i += 1;
+        }
+        // Nothing but whitespace may follow.
+        (c.peek().is_none()).then_some(h)
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    fn same(text: &str) {
+        let fast = fast::decode(text.as_bytes());
+        let slow = decode_lenient(text.as_bytes());
+        if let Some(f) = fast {
+            assert_eq!(slow.ok(), Some(f), "{text}");
+        }
+    }
+
+    #[test]
+    fn fast_path_answers_what_the_lenient_path_answers() {
+        for text in [
+            r#"{"code":105,"extFields":{"topic":"TopicA"},"flag":0,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#,
+            r#" { "code" : -1 , "opaque" : 2147483647 , "language" : "CPP", "remark" : null } "#,
+            r#"{"code":1,"extFields":{"a":null,"b":"","c":"é"},"remark":"x"}"#,
+            r#"{"code":1,"code":2}"#,
+            r#"{}"#,
+            r#"{"extFields":{}}"#,
+            r#"{"extFields":null,"language":"RUST"}"#,
+        ] {
+            assert!(fast::decode(text.as_bytes()).is_some(), "{text}");
+            same(text);
+        }
+        // Handed to the lenient path: escapes, numbers in extFields, fractions, big numbers,
+        // unquoted keys, trailing bytes, leading zeros.
+        for text in [
+            r#"{"code":1,"remark":"a\nb"}"#,
+            r#"{"code":1,"extFields":{"n":5}}"#,
+            r#"{"code":1.0}"#,
+            r#"{"code":99999999999}"#,
+            r#"{code:1}"#,
+            r#"{"code":1}x"#,
+            r#"{"code":01}"#,
+            r#"{"code":"1"}"#,
+            "{\"remark\":\"a\u{1}\"}",
+        ] {
+            assert!(fast::decode(text.as_bytes()).is_none(), "{text}");
+        }
+    }
 }
