@@ -101,7 +101,15 @@ pub fn register_body(data: &[u8]) {
         1 => 400,
         _ => 479,
     };
-    let _ = RegisterBrokerBody::decode(Some(body), version, sel & 4 != 0, 4 << 20);
+    let compressed = sel & 4 != 0;
+    let fast = RegisterBrokerBody::decode(Some(body), version, compressed, 4 << 20);
+    // The plain-JSON fast path, whenever it answers, answers what the lenient path does.
+    let lenient = RegisterBrokerBody::decode_lenient(Some(body), version, compressed, 4 << 20);
+    assert_eq!(
+        fast.ok(),
+        lenient.ok(),
+        "fast and lenient register body decoders disagree"
+    );
 }
 
 /// REGISTER_TOPIC_IN_NAMESRV bodies.

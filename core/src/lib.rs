@@ -14,4 +14,4 @@ pub mod protocol;
 pub mod route;
 mod route_cache;
 
-pub use machine::{Effect, Input, NameServer};
+pub use machine::{Effect, Input, NameServer, PreparedBody};

@@ -8,7 +8,7 @@ use crate::codec::fastjson::Dialect;
 use crate::config::{parse_properties, NamesrvConfig, UpdateError};
 use crate::kv::{KvConfig, NAMESPACE_ORDER_TOPIC_CONFIG};
 use crate::protocol::bodies::{
-    encode_broker_member_group, encode_kv_table, encode_topic_list, DataVersion,
+    encode_broker_member_group, encode_kv_table, encode_topic_list, BodyError, DataVersion,
     RegisterBrokerBody, TopicRouteData,
 };
 use crate::protocol::headers::{
@@ -29,6 +29,14 @@ pub enum Input {
     /// A decoded frame arrived on a connection. Connection ids must grow with accept order:
     /// a broker's registration belongs to the newest connection that carried it.
     Request { conn: ConnId, cmd: RemotingCommand },
+    /// The same, with its body already decoded by [`PreparedBody::of`] outside the machine (a
+    /// shell can do that before taking the lock that guards it, so registrations decode in
+    /// parallel). Answered exactly as `Request` would be.
+    PreparedRequest {
+        conn: ConnId,
+        cmd: RemotingCommand,
+        body: PreparedBody,
+    },
     /// A connection closed (EOF, error, idle timeout): Apache's `onChannelDestroy`.
     Closed { conn: ConnId },
     /// Time passed; expire what is due.
@@ -65,6 +73,37 @@ pub enum Effect {
         code: i32,
         error: AuthError,
     },
+}
+
+/// A REGISTER_BROKER body decoded ahead of [`NameServer::handle`]: inflation and JSON parsing,
+/// the costly part of a registration, depend only on the request and one limit, so they need not
+/// run while the machine is held. `handle` uses it only when the limit it was decoded under is
+/// still the one in force, and decodes again otherwise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreparedBody {
+    max_inflated: usize,
+    decoded: Result<RegisterBrokerBody, BodyError>,
+}
+
+impl PreparedBody {
+    /// Decodes `cmd`'s body under `max_inflated` (the machine's
+    /// `NamesrvConfig::max_inflated_register_body`); `None` when `cmd` is not a REGISTER_BROKER
+    /// request whose header decodes (`handle` then answers it as usual).
+    pub fn of(cmd: &RemotingCommand, max_inflated: usize) -> Option<Self> {
+        if cmd.code != request::REGISTER_BROKER || cmd.is_response() {
+            return None;
+        }
+        let h = RegisterBrokerRequestHeader::decode(cmd).ok()?;
+        Some(Self {
+            max_inflated,
+            decoded: RegisterBrokerBody::decode(
+                cmd.body.as_deref(),
+                cmd.version,
+                h.compressed,
+                max_inflated,
+            ),
+        })
+    }
 }
 
 /// The TOPIC_NOT_EXIST remark, with Apache 5.x's FAQ link.
@@ -183,18 +222,30 @@ impl NameServer {
                     self.push_removal(r.notifies, r.events, &mut fx);
                 }
             }
-            Input::Request { conn, cmd } => {
-                if cmd.is_response() {
-                    // A response to a request we never sent: Apache logs and drops it.
-                    return fx;
-                }
-                let reply = self.dispatch(now, conn, &cmd, &mut fx);
-                if !cmd.is_oneway() {
-                    fx.push(Effect::Reply { conn, cmd: reply });
-                }
+            Input::Request { conn, cmd } => self.request(now, conn, cmd, None, &mut fx),
+            Input::PreparedRequest { conn, cmd, body } => {
+                self.request(now, conn, cmd, Some(body), &mut fx)
             }
         }
         fx
+    }
+
+    fn request(
+        &mut self,
+        now: Millis,
+        conn: ConnId,
+        cmd: RemotingCommand,
+        body: Option<PreparedBody>,
+        fx: &mut Vec<Effect>,
+    ) {
+        if cmd.is_response() {
+            // A response to a request we never sent: Apache logs and drops it.
+            return;
+        }
+        let reply = self.dispatch(now, conn, &cmd, body, fx);
+        if !cmd.is_oneway() {
+            fx.push(Effect::Reply { conn, cmd: reply });
+        }
     }
 
     /// Answers a read-only request from `&self`. `None` when the code is not read-only, the
@@ -254,6 +305,7 @@ impl NameServer {
         now: Millis,
         conn: ConnId,
         cmd: &RemotingCommand,
+        body: Option<PreparedBody>,
         fx: &mut Vec<Effect>,
     ) -> RemotingCommand {
         if let Some(go_away) = self.go_away(cmd) {
@@ -275,7 +327,7 @@ impl NameServer {
         let result = match cmd.code {
             request::PUT_KV_CONFIG => Ok(self.put_kv_config(cmd, fx)),
             request::DELETE_KV_CONFIG => Ok(self.delete_kv_config(cmd, fx)),
-            request::REGISTER_BROKER => self.register_broker(now, conn, cmd, fx),
+            request::REGISTER_BROKER => self.register_broker(now, conn, cmd, body, fx),
             request::UNREGISTER_BROKER => self.unregister_broker(cmd, fx),
             request::WIPE_WRITE_PERM_OF_BROKER => self.change_write_perm(cmd, false),
             request::ADD_WRITE_PERM_OF_BROKER => self.change_write_perm(cmd, true),
@@ -392,6 +444,7 @@ impl NameServer {
         now: Millis,
         conn: ConnId,
         cmd: &RemotingCommand,
+        prepared: Option<PreparedBody>,
         fx: &mut Vec<Effect>,
     ) -> Result<RemotingCommand, HeaderError> {
         let h = RegisterBrokerRequestHeader::decode(cmd)?;
@@ -407,17 +460,20 @@ impl NameServer {
             }
         }
         let max_inflated = self.config.max_inflated_register_body();
-        let decoded =
-            match RegisterBrokerBody::decode(body, cmd.version, h.compressed, max_inflated) {
-                Ok(b) => b,
-                Err(e) => {
-                    return Ok(RemotingCommand::response_to(
-                        cmd,
-                        response::SYSTEM_ERROR,
-                        Some(e.0),
-                    ))
-                }
-            };
+        let decoded = match prepared.filter(|p| p.max_inflated == max_inflated) {
+            Some(p) => p.decoded,
+            None => RegisterBrokerBody::decode(body, cmd.version, h.compressed, max_inflated),
+        };
+        let decoded = match decoded {
+            Ok(b) => b,
+            Err(e) => {
+                return Ok(RemotingCommand::response_to(
+                    cmd,
+                    response::SYSTEM_ERROR,
+                    Some(e.0),
+                ))
+            }
+        };
         // Checked before anything is written: a refused registration changes nothing.
         let topics = decoded.wrapper.topic_configs.len();
         if let Some(max) = self.config.max_topics_per_registration() {

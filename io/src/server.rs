@@ -18,7 +18,7 @@ use namesrv_core::config::NamesrvConfig;
 use namesrv_core::kv::KvConfig;
 use namesrv_core::protocol::{request, RemotingCommand};
 use namesrv_core::route::RouteEvent;
-use namesrv_core::{Effect, Input, NameServer};
+use namesrv_core::{Effect, Input, NameServer, PreparedBody};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
@@ -40,8 +40,12 @@ const WRITE_STALL: Duration = Duration::from_secs(30);
 pub struct Shared {
     machine: RwLock<NameServer>,
     epoch: Instant,
-    /// Wakes the timer when a deadline may have moved earlier.
+    /// Wakes the timer when the next deadline moved earlier than the one it sleeps toward.
     deadline_changed: Notify,
+    /// The deadline the timer sleeps toward (`u64::MAX`: none, or being read). Writes compare
+    /// the machine's next deadline with it, so the timer is woken only when it must be, not on
+    /// every registration.
+    timer_deadline: AtomicU64,
     /// Sequence number of the last snapshot handed out, and of the last one written.
     /// Snapshots are numbered under the machine lock and written before the reply, so an
     /// acknowledged change is on disk, and an older snapshot never overwrites a newer one.
@@ -79,12 +83,18 @@ impl Shared {
     /// Runs an input through the machine and carries out its effects. Replies are returned.
     fn handle(&self, input: Input) -> Vec<(u64, RemotingCommand)> {
         let now = self.now();
-        let (effects, seq) = {
+        let (effects, seq, next) = {
             let mut m = self.write_machine();
             let fx = m.handle(now, input);
-            (fx, self.persist_seq.fetch_add(1, Ordering::Relaxed) + 1)
+            (
+                fx,
+                self.persist_seq.fetch_add(1, Ordering::Relaxed) + 1,
+                m.next_deadline(),
+            )
         };
-        self.deadline_changed.notify_one();
+        if next.unwrap_or(u64::MAX) < self.timer_deadline.load(Ordering::SeqCst) {
+            self.deadline_changed.notify_one();
+        }
         let mut replies = Vec::new();
         let mut persist_error: Option<String> = None;
         for e in effects {
@@ -183,7 +193,18 @@ impl Shared {
             }
         }
         let opaque = cmd.opaque;
-        self.handle(Input::Request { conn, cmd })
+        // A registration's body is decoded here, before the write lock, so that registrations
+        // arriving together decode in parallel and the lock is held for the table update only.
+        let input = if cmd.code == request::REGISTER_BROKER {
+            let max_inflated = self.read_machine().config().max_inflated_register_body();
+            match PreparedBody::of(&cmd, max_inflated) {
+                Some(body) => Input::PreparedRequest { conn, cmd, body },
+                None => Input::Request { conn, cmd },
+            }
+        } else {
+            Input::Request { conn, cmd }
+        };
+        self.handle(input)
             .into_iter()
             .find(|(c, r)| *c == conn && r.opaque == opaque)
             .map(|(_, r)| r)
@@ -405,6 +426,7 @@ impl Server {
             machine: RwLock::new(machine),
             epoch,
             deadline_changed: Notify::new(),
+            timer_deadline: AtomicU64::new(u64::MAX),
             persist_seq: AtomicU64::new(0),
             persisted: std::sync::Mutex::new((0, 0)),
             connections: AtomicUsize::new(0),
@@ -564,7 +586,13 @@ fn load_accounts(path: &str) -> std::io::Result<namesrv_core::acl::Accounts> {
 /// Sleeps until the machine's next deadline (or until a deadline may have moved), then ticks.
 async fn timer(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     loop {
+        // MAX while reading: a write that lands meanwhile sees it and wakes us (a Notify
+        // keeps one wake-up for a task not waiting yet), so no earlier deadline is missed.
+        shared.timer_deadline.store(u64::MAX, Ordering::SeqCst);
         let next = shared.read_machine().next_deadline();
+        shared
+            .timer_deadline
+            .store(next.unwrap_or(u64::MAX), Ordering::SeqCst);
         let sleep = match next {
             Some(d) => {
                 let now = shared.now();

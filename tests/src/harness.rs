@@ -12,7 +12,7 @@ use namesrv_core::protocol::bodies::{
     TopicConfigWrapper, TopicRouteData,
 };
 use namesrv_core::protocol::{flag, request, response, RemotingCommand};
-use namesrv_core::{Effect, Input, NameServer};
+use namesrv_core::{Effect, Input, NameServer, PreparedBody};
 use serde_json::Value;
 
 /// A topic config as Apache's tests build them: r = w = 8, perm 6.
@@ -232,7 +232,14 @@ impl Harness {
         // Asked again, it may come from the route cache: it must read the same.
         let again = self.ns.query(self.now, &cmd);
         assert_eq!(via_query, again, "a cached read differs from the first");
-        let fx = self.step(Input::Request { conn, cmd });
+        // Registrations go the way the server sends them: body decoded ahead (the
+        // simulator's schedules cover the plain `Input::Request` path).
+        let max_inflated = self.ns.config().max_inflated_register_body();
+        let input = match PreparedBody::of(&cmd, max_inflated) {
+            Some(body) => Input::PreparedRequest { conn, cmd, body },
+            None => Input::Request { conn, cmd },
+        };
+        let fx = self.step(input);
         let reply = fx.into_iter().find_map(|e| match e {
             Effect::Reply { conn: c, cmd } if c == conn && cmd.opaque == opaque => Some(cmd),
             _ => None,

@@ -154,124 +154,35 @@ pub(crate) mod fast {
     use std::collections::BTreeMap;
 
     use super::HeaderFields;
+    use crate::codec::plain_json::Cursor;
     use crate::protocol::LanguageCode;
-
-    struct Cursor<'a> {
-        b: &'a [u8],
-        i: usize,
-    }
-
-    impl<'a> Cursor<'a> {
-        fn ws(&mut self) {
-            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
-                self.i += 1;
-            }
-        }
-
-        fn peek(&mut self) -> Option<u8> {
-            self.ws();
-            self.b.get(self.i).copied()
-        }
-
-        fn eat(&mut self, c: u8) -> Option<()> {
-            (self.peek()? == c).then(|| self.i += 1)
-        }
-
-        fn word(&mut self, w: &[u8]) -> Option<()> {
-            self.ws();
-            let end = self.i.checked_add(w.len())?;
-            (self.b.get(self.i..end)? == w).then(|| self.i = end)
-        }
-
-        /// A string without escapes or control characters.
-        fn string(&mut self) -> Option<&'a str> {
-            self.eat(b'"')?;
-            let rest = self.b.get(self.i..)?;
-            let len = rest
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-            if rest.get(len) != Some(&b'"') {
-                return None;
-            }
-            let s = std::str::from_utf8(rest.get(..len)?).ok()?;
-            self.i += len + 1;
-            Some(s)
-        }
-
-        /// A plain integer (optional minus, no leading zeros, no fraction or exponent).
-        fn int(&mut self) -> Option<i64> {
-            self.ws();
-            let neg = self.b.get(self.i) == Some(&b'-');
-            let start = self.i + usize::from(neg);
-            let rest = self.b.get(start..)?;
-            let len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-            if len == 0 || len > 18 || (len > 1 && rest.first() == Some(&b'0')) {
-                return None;
-            }
-            if let Some(b'.' | b'e' | b'E') = rest.get(len) {
-                return None;
-            }
-            let mut n: i64 = 0;
-            for &d in rest.get(..len)? {
-                n = n * 10 + i64::from(d - b'0');
-            }
-            self.i = start + len;
-            Some(if neg { -n } else { n })
-        }
-
-        fn null(&mut self) -> Option<bool> {
-            if self.peek()? == b'n' {
-                self.word(b"null")?;
-                return Some(true);
-            }
-            Some(false)
-        }
-
-        /// `,` before another member (true) or the closing `}` (false).
-        fn next_member(&mut self) -> Option<bool> {
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    Some(true)
-                }
-                b'}' => {
-                    self.i += 1;
-                    Some(false)
-                }
-                _ => None,
-            }
-        }
-
-        fn ext_fields(&mut self) -> Option<Option<BTreeMap<String, String>>> {
-            if self.null()? {
-                return Some(None);
-            }
-            self.eat(b'{')?;
-            let mut ext = BTreeMap::new();
-            if self.peek()? == b'}' {
-                self.i += 1;
-                return Some(Some(ext));
-            }
-            loop {
-                let k = self.string()?;
-                self.eat(b':')?;
-                if !self.null()? {
-                    let v = self.string()?;
-                    ext.insert(k.to_owned(), v.to_owned());
-                }
-                if !self.next_member()? {
-                    return Some(Some(ext));
-                }
-            }
-        }
-    }
 
     fn int32(c: &mut Cursor<'_>) -> Option<i32> {
         i32::try_from(c.int()?).ok()
     }
 
+    fn ext_fields(c: &mut Cursor<'_>) -> Option<Option<BTreeMap<String, String>>> {
+        if c.null()? {
+            return Some(None);
+        }
+        let mut ext = BTreeMap::new();
+        if c.open_object()? {
+            loop {
+                let k = c.key()?;
+                // A null value is an absent field, as on the lenient path.
+                if !c.null()? {
+                    ext.insert(k.to_owned(), c.string()?.to_owned());
+                }
+                if !c.more(b'}')? {
+                    break;
+                }
+            }
+        }
+        Some(Some(ext))
+    }
+
     pub(crate) fn decode(header: &[u8]) -> Option<HeaderFields> {
-        let mut c = Cursor { b: header, i: 0 };
+        let mut c = Cursor::new(header);
         let mut h = HeaderFields {
             code: 0,
             language: LanguageCode::JAVA,
@@ -281,12 +192,9 @@ pub(crate) mod fast {
             remark: None,
             ext_fields: None,
         };
-        c.eat(b'{')?;
-        if c.peek()? != b'}' {
+        if c.open_object()? {
             loop {
-                let key = c.string()?;
-                c.eat(b':')?;
-                match key {
+                match c.key()? {
                     "code" => h.code = int32(&mut c)?,
                     "version" => h.version = int32(&mut c)?,
                     "opaque" => h.opaque = int32(&mut c)?,
@@ -299,21 +207,19 @@ pub(crate) mod fast {
                             Some(c.string()?.to_owned())
                         }
                     }
-                    "extFields" => h.ext_fields = c.ext_fields()?,
+                    "extFields" => h.ext_fields = ext_fields(&mut c)?,
                     // Anything else (serializeTypeCurrentRPC): a plain string only.
                     _ => {
                         c.string()?;
                     }
                 }
-                if !c.next_member()? {
+                if !c.more(b'}')? {
                     break;
                 }
             }
-        } else {
-            c.i += 1;
         }
         // Nothing but whitespace may follow.
-        (c.peek().is_none()).then_some(h)
+        c.at_end().then_some(h)
     }
 }
 

@@ -5,6 +5,7 @@ pub mod binary_header;
 pub mod fastjson;
 pub mod frame;
 pub mod json_header;
+pub(crate) mod plain_json;
 
 pub use frame::{decode_frame, encode_frame, encode_to_bytes, DEFAULT_MAX_FRAME};
 

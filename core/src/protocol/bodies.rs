@@ -205,6 +205,24 @@ impl RegisterBrokerBody {
         max_inflated: usize,
     ) -> Result<Self, BodyError> {
         let legacy = version < crate::protocol::version::V3_0_11;
+        if let Some(plain) =
+            body.filter(|b| !b.is_empty() && (legacy || !(compressed || b.first() == Some(&0x78))))
+        {
+            if let Some(decoded) = super::register_fast::decode(plain, legacy) {
+                return Ok(decoded);
+            }
+        }
+        Self::decode_lenient(body, version, compressed, max_inflated)
+    }
+
+    /// [`Self::decode`] without the plain-JSON fast path: every form fastjson accepts.
+    pub fn decode_lenient(
+        body: Option<&[u8]>,
+        version: i32,
+        compressed: bool,
+        max_inflated: usize,
+    ) -> Result<Self, BodyError> {
+        let legacy = version < crate::protocol::version::V3_0_11;
         let Some(body) = body.filter(|b| !b.is_empty()) else {
             return Ok(Self {
                 wrapper: TopicConfigWrapper::default(),

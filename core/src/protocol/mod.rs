@@ -4,6 +4,7 @@ pub mod bodies;
 pub mod codes;
 pub mod command;
 pub mod headers;
+mod register_fast;
 
 pub use codes::{flag, request, response, version, LanguageCode, SerializeType};
 pub use command::RemotingCommand;

@@ -1471,3 +1471,55 @@ fn deviation_zlib_body_inflated_without_compressed_flag() {
     assert!(h.route("T").is_some());
     assert!(h.route("U").is_some());
 }
+
+/// A body decoded ahead (`Input::PreparedRequest`, as the server sends registrations) under
+/// another inflation limit than the one in force is decoded again under the one in force.
+#[test]
+fn prepared_body_under_another_limit_is_decoded_again() {
+    let mut h = Harness::with_config(|c| c.register_broker_max_inflated_bytes = 4096);
+    let names: Vec<String> = (0..200)
+        .map(|i| format!("a-rather-long-and-repetitive-topic-name-{i:04}"))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let big = Reg::new("C", "10.0.0.1:10911", "B", 0)
+        .topics(&names)
+        .compressed(true)
+        .command();
+    // Decoded under the default 64 MiB: it inflates fine there.
+    let body = namesrv_core::PreparedBody::of(&big, 64 << 20).expect("a registration");
+    let fx = h.step(namesrv_core::Input::PreparedRequest {
+        conn: 1,
+        cmd: big.clone(),
+        body,
+    });
+    let reply = fx
+        .iter()
+        .find_map(|e| match e {
+            namesrv_core::Effect::Reply { cmd, .. } => Some(cmd.clone()),
+            _ => None,
+        })
+        .expect("a reply");
+    assert_eq!(reply.code, response::SYSTEM_ERROR);
+    assert!(
+        reply
+            .remark
+            .as_deref()
+            .unwrap_or_default()
+            .contains("inflates beyond 4096 bytes"),
+        "{:?}",
+        reply.remark
+    );
+    assert!(h.ns.route().broker_live_table().is_empty());
+
+    // Decoded under the limit in force, it is refused the same way.
+    let body = namesrv_core::PreparedBody::of(&big, 4096).expect("a registration");
+    let fx = h.step(namesrv_core::Input::PreparedRequest {
+        conn: 1,
+        cmd: big,
+        body,
+    });
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        namesrv_core::Effect::Reply { cmd, .. } if cmd.code == response::SYSTEM_ERROR
+    )));
+}
