@@ -173,7 +173,41 @@ fn every_mode_runs_and_its_output_parses() {
     check_route_result(&v["idle_queries"]);
     check_route_result(&v["loaded_queries"]);
     assert!(num(&v["rss_mib"], "end") > 0.0, "{v}");
+    // Every broker connection closed at once: the routes went (within the probe's wait).
+    assert_eq!(v["drop"]["connections"], 6, "{v}");
+    assert_eq!(v["drop"]["groups_left"], 0, "{v}");
+    assert!(num(&v["drop"], "routes_gone_ms") >= 0.0, "{v}");
     assert_eq!(v["errors"], 0, "{v}");
+
+    // startup: our binary, started and killed twice on a free port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let cmd = format!(
+        "{} --bindAddress 127.0.0.1 --listenPort {port}",
+        namesrv_tests::server::binary().display()
+    );
+    let out = Command::new(LOADGEN)
+        .args([
+            "startup", "--addr", &addr, "--cmd", &cmd, "--runs", "2", "--json",
+        ])
+        .env("HOME", &home.0)
+        .output()
+        .expect("run namesrv-loadgen startup");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("startup JSON");
+    assert_eq!(v["mode"], "startup");
+    assert!(num(&v["first_accept_ms"], "median") > 0.0, "{v}");
+    assert!(
+        num(&v["first_reply_ms"], "max") >= num(&v["first_accept_ms"], "median"),
+        "{v}"
+    );
 }
 
 #[test]

@@ -48,6 +48,11 @@ MODES
         [--rounds 1] [--warmup 1] [--topics 100] [--pid-a P] [--pid-b P]
         The route load against A, then B, alternately (A B A B ... per connection count);
         prints each run, then a table with the ratios A/B.
+  startup --addr A --cmd 'PROGRAM ARGS...' [--runs 10]
+        Starts the server (the command, split at spaces, inheriting this environment) and
+        measures the time to its first accepted connection and to its first reply (a
+        GET_ROUTEINFO_BY_TOPIC, whatever its code), then kills it; the median and the worst
+        of the runs.
   null-server --listen ADDR [--threads N]
         Answers every request with one precomputed reply (the route our server gives for the
         setup broker), echoing the opaque, with no lookup: the ceiling of loopback + syscalls.
@@ -95,12 +100,13 @@ fn run(args: Vec<String>) -> Result<(), String> {
         "register" => register_mode(&opts),
         "compare" => compare_mode(&opts),
         "null-server" => null_server_mode(&opts),
+        "startup" => startup_mode(&opts),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
         }
         other => Err(format!(
-            "unknown mode {other:?} (route, register, compare, null-server, help)"
+            "unknown mode {other:?} (route, register, compare, null-server, startup, help)"
         )),
     }
 }
@@ -1931,10 +1937,39 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
             Err(e) => reg_failed.push(format!("broker task failed: {e}")),
         }
     }
-    // Measured while every broker is still connected; then everything closes.
+    // Measured while every broker is still connected.
     let rss_end = rss_of(p.pid);
-    drop(keep);
     drop(cl);
+
+    // Drop: every broker connection closes at once; how long until no group's route is left
+    // (the server learns of it only from the closed connections).
+    let probe_topics: Vec<String> = (0..groups)
+        .map(|g| format!("reg-topic-{}", g * p.topics))
+        .collect();
+    let mut probe = BlockingConn::connect(addr, p.timeout)?;
+    let dropped = keep.len();
+    let dropped_at = Instant::now();
+    drop(keep);
+    let (drop_gone, drop_left) = tokio::task::spawn_blocking(move || {
+        routes_gone(&mut probe, &probe_topics, dropped_at, DROP_WAIT)
+    })
+    .await
+    .map_err(|e| format!("drop probe: {e}"))??;
+    let _ = writeln!(
+        text,
+        "  drop:     {dropped} broker connections closed at once: {}",
+        match drop_gone {
+            Some(d) => format!(
+                "every route gone {} later ({} groups probed)",
+                fmt_ns(nanos(d)),
+                groups
+            ),
+            None => format!(
+                "{drop_left} of {groups} groups still routed {} s later",
+                DROP_WAIT.as_secs()
+            ),
+        }
+    );
 
     if let Some(r) = &idle_result {
         let _ = writeln!(text, "  idle:     queries {}", r.text().trim_start());
@@ -2002,6 +2037,11 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
             "latency": hist_json(&burst),
         },
         "route_check_brokers": route_brokers,
+        "drop": {
+            "connections": dropped,
+            "routes_gone_ms": drop_gone.map(|d| d.as_secs_f64() * 1e3),
+            "groups_left": drop_left,
+        },
         "loaded_registrations": hist_json(&regs),
         "loaded_registrations_failed": reg_failed.len(),
         "idle_queries": idle_result.as_ref().map(LoadResult::json),
@@ -2016,6 +2056,122 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
         "errors": errors.len(),
     });
     Ok(RegisterReport { text, json, errors })
+}
+
+/// How long the drop phase waits for routes to go.
+const DROP_WAIT: Duration = Duration::from_secs(10);
+
+/// Polls the route of each of `topics` until none is left (every one TOPIC_NOT_EXIST);
+/// the time from `since` when that happened, or `None` and how many were still routed when
+/// `wait` ran out.
+fn routes_gone(
+    probe: &mut BlockingConn,
+    topics: &[String],
+    since: Instant,
+    wait: Duration,
+) -> Result<(Option<Duration>, usize), String> {
+    loop {
+        let mut left = 0;
+        for t in topics {
+            let r = probe.call(route_request(t))?;
+            match r.code {
+                response::SUCCESS => left += 1,
+                response::TOPIC_NOT_EXIST => {}
+                other => return Err(format!("route of {t} during the drop: code {other}")),
+            }
+        }
+        let elapsed = since.elapsed();
+        if left == 0 {
+            return Ok((Some(elapsed), 0));
+        }
+        if elapsed > wait {
+            return Ok((None, left));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+// --- start-up -------------------------------------------------------------------------------------------
+
+fn startup_mode(o: &Opts) -> Result<(), String> {
+    o.allow(&["addr", "cmd", "runs", "json"])?;
+    let addr = resolve(o.req("addr")?)?;
+    let cmd: Vec<&str> = o.req("cmd")?.split_whitespace().collect();
+    let Some((program, args)) = cmd.split_first() else {
+        return Err("--cmd is empty".into());
+    };
+    let runs = o.positive("runs", 10)?;
+    if StdStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        return Err(format!("something already listens on {addr}"));
+    }
+    let (mut accepted, mut replied) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let mut child = std::process::Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {program}: {e}"))?;
+        let result = first_reply(addr, t0);
+        let _ = child.kill();
+        let _ = child.wait();
+        let (a, r) = result?;
+        accepted.push(a);
+        replied.push(r);
+        // The port must be free again before the next run.
+        let free_by = Instant::now() + Duration::from_secs(10);
+        while StdStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+            if Instant::now() > free_by {
+                return Err(format!("{addr} still answers after the server was killed"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    accepted.sort();
+    replied.sort();
+    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+    let median = |v: &[Duration]| v.get(v.len() / 2).map(ms).unwrap_or(0.0);
+    let worst = |v: &[Duration]| v.last().map(ms).unwrap_or(0.0);
+    if o.flag("json") {
+        println!(
+            "{}",
+            json!({
+                "mode": "startup",
+                "addr": addr.to_string(),
+                "command": o.req("cmd")?,
+                "runs": runs,
+                "first_accept_ms": {"median": median(&accepted), "max": worst(&accepted)},
+                "first_reply_ms": {"median": median(&replied), "max": worst(&replied)},
+            })
+        );
+    } else {
+        println!(
+            "start-up of `{}` ({runs} runs): first accepted connection median {:.1} ms, max {:.1} ms; first reply median {:.1} ms, max {:.1} ms",
+            o.req("cmd")?,
+            median(&accepted),
+            worst(&accepted),
+            median(&replied),
+            worst(&replied)
+        );
+    }
+    Ok(())
+}
+
+/// Connects every millisecond until `addr` accepts, then asks one route; the times from `t0`.
+fn first_reply(addr: SocketAddr, t0: Instant) -> Result<(Duration, Duration), String> {
+    let deadline = t0 + Duration::from_secs(30);
+    loop {
+        if let Ok(mut c) = BlockingConn::connect(addr, Duration::from_secs(5)) {
+            let accepted = t0.elapsed();
+            c.call(route_request("startup-probe"))?;
+            return Ok((accepted, t0.elapsed()));
+        }
+        if Instant::now() > deadline {
+            return Err(format!("nothing accepted on {addr} within 30 s"));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 // --- null server ------------------------------------------------------------------------------------------
