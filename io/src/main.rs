@@ -101,10 +101,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Ok(n) = usize::try_from(config.runtime_worker_threads) {
+        if n > 0 {
+            builder.worker_threads(n.min(1024));
+        }
+    }
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("namesrv: cannot start the runtime: {e}");
