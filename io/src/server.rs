@@ -1,5 +1,5 @@
-//! The tokio shell: accept loop, per-connection reader and writer, the timer at the core's next
-//! deadline, and the effects (replies, persistence, notifications, logs).
+//! The tokio shell: accept loop, one task per connection (read, answer, write), the timer at
+//! the core's next deadline, and the effects (replies, persistence, notifications, logs).
 //!
 //! Reads (route queries and the other read-only codes) take a shared read lock and run in
 //! parallel on every connection task; writes take the lock exclusively. A lock is never held
