@@ -183,3 +183,38 @@ pub(crate) fn decode(body: &[u8], legacy: bool) -> Option<RegisterBrokerBody> {
     };
     c.at_end().then_some(decoded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a 5.x Java broker sends (every TopicConfig field, the static-topic members) is read
+    /// by the fast path, and reads as the lenient path reads it.
+    #[test]
+    fn a_java_broker_body_takes_the_fast_path() {
+        let dv = r#"{"counter":7,"stateVersion":0,"timestamp":1700000000000}"#;
+        let body = format!(
+            r#"{{"filterServerList":[],"topicConfigSerializeWrapper":{{"dataVersion":{dv},"mappingDataVersion":{dv},"topicConfigTable":{{"TopicB":{{"attributes":{{}},"order":false,"perm":6,"readQueueNums":8,"topicFilterType":"SINGLE_TAG","topicName":"TopicB","topicSysFlag":0,"writeQueueNums":8}},"TopicA":{{"attributes":{{"+message.type":"NORMAL"}},"order":true,"perm":4,"readQueueNums":2,"topicFilterType":"MULTI_TAG","topicName":"TopicA","topicSysFlag":1,"writeQueueNums":3}}}},"topicQueueMappingDetailMap":{{}},"topicQueueMappingInfoMap":{{}}}}}}"#
+        );
+        let fast = decode(body.as_bytes(), false).expect("the fast path reads it");
+        let lenient =
+            RegisterBrokerBody::decode_lenient(Some(body.as_bytes()), 479, false, 1 << 20);
+        assert_eq!(lenient.as_ref(), Ok(&fast));
+        let names: Vec<&str> = fast
+            .wrapper
+            .topic_configs
+            .iter()
+            .map(|t| t.topic_name.as_str())
+            .collect();
+        assert_eq!(names, ["TopicA", "TopicB"], "in key order");
+        assert_eq!(fast.wrapper.data_version.counter, 7);
+        assert_eq!(
+            (
+                fast.wrapper.topic_configs[0].perm,
+                fast.wrapper.topic_configs[0].write_queue_nums,
+                fast.wrapper.topic_configs[0].topic_sys_flag
+            ),
+            (4, 3, 1)
+        );
+    }
+}

@@ -24,7 +24,7 @@ use namesrv_core::codec::frame::decode_command;
 use namesrv_core::codec::{decode_frame, encode_to_bytes, DEFAULT_MAX_FRAME};
 use namesrv_core::protocol::bodies::TopicRouteData;
 use namesrv_core::protocol::{flag, request, response, RemotingCommand, SerializeType};
-use namesrv_tests::harness::{topic, Harness, Reg};
+use namesrv_tests::harness::{topic, with_body_and_crc, Harness, Reg};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -516,7 +516,9 @@ fn bench_topics(n: usize) -> Vec<String> {
 fn setup_reg(topics: &[String]) -> Reg {
     let mut configs: Vec<_> = topics.iter().map(|t| topic(t)).collect();
     configs.push(topic("bench-setup"));
+    // An HA address as brokers send it: rocketmq-namesrv refuses a registration without one.
     Reg::new(BENCH_CLUSTER, BENCH_BROKER_ADDR, BENCH_BROKER, 0)
+        .ha("127.0.0.1:10912")
         .topic_configs(configs)
         .timeout(3_600_000)
 }
@@ -589,7 +591,7 @@ fn expect_success(reply: &RemotingCommand, what: &str) -> Result<(), String> {
 /// The connection is returned so the caller keeps it (and so the broker) for the run.
 fn setup_route(addr: SocketAddr, topics: &[String]) -> Result<BlockingConn, String> {
     let mut c = BlockingConn::connect(addr, Duration::from_secs(10))?;
-    let reply = c.call(setup_reg(topics).command())?;
+    let reply = c.call(java_command(&setup_reg(topics)))?;
     expect_success(&reply, &format!("setup: REGISTER_BROKER at {addr}"))?;
     for t in topics {
         let reply = c.call(route_request(t))?;
@@ -633,7 +635,7 @@ impl SetupKeeper {
             let addr = conn.addr;
             let what = format!("setup broker re-registration at {addr}");
             let r = conn
-                .call(setup_reg(&topics).command())
+                .call(java_command(&setup_reg(&topics)))
                 .and_then(|reply| expect_success(&reply, &what));
             if let Err(e) = r {
                 eprintln!("namesrv-loadgen: {e}");
@@ -1538,15 +1540,50 @@ fn register_cmd(b: usize, spread: usize, topics: usize) -> RemotingCommand {
         .map(|j| format!("reg-topic-{}", g * topics + j))
         .collect();
     // Loopback addresses only: nothing may ever dial a synthetic broker elsewhere.
-    let addr = format!(
-        "127.{}.{}.{}:10911",
+    let host = format!(
+        "127.{}.{}.{}",
         1 + ((b >> 16) & 0x7f),
         (b >> 8) & 0xff,
         b & 0xff
     );
-    Reg::new("RegBench", &addr, &format!("reg-broker-{b}"), 0)
-        .topic_configs(names.iter().map(|t| topic(t)).collect())
-        .command()
+    let reg = Reg::new(
+        "RegBench",
+        &format!("{host}:10911"),
+        &format!("reg-broker-{b}"),
+        0,
+    )
+    .ha(&format!("{host}:10912"))
+    .topic_configs(names.iter().map(|t| topic(t)).collect());
+    java_command(&reg)
+}
+
+/// `reg`'s REGISTER_BROKER with the body a 5.x Java broker sends: every TopicConfig field
+/// and the static-topic members, which rocketmq-namesrv requires (it refuses our leaner body)
+/// and the others read or skip. Every server under test gets the same bytes.
+fn java_command(reg: &Reg) -> RemotingCommand {
+    let dv = format!(
+        "{{\"counter\":{},\"stateVersion\":{},\"timestamp\":{}}}",
+        reg.dv.counter, reg.dv.state_version, reg.dv.timestamp
+    );
+    let table: Vec<String> = reg
+        .topics
+        .iter()
+        .map(|t| {
+            format!(
+                "\"{n}\":{{\"attributes\":{{}},\"order\":false,\"perm\":{},\"readQueueNums\":{},\"topicFilterType\":\"SINGLE_TAG\",\"topicName\":\"{n}\",\"topicSysFlag\":{},\"writeQueueNums\":{}}}",
+                t.perm,
+                t.read_queue_nums,
+                t.topic_sys_flag,
+                t.write_queue_nums,
+                n = t.topic_name
+            )
+        })
+        .collect();
+    let body = format!(
+        "{{\"filterServerList\":[],\"topicConfigSerializeWrapper\":{{\"dataVersion\":{dv},\"mappingDataVersion\":{dv},\"topicConfigTable\":{{{}}},\"topicQueueMappingDetailMap\":{{}},\"topicQueueMappingInfoMap\":{{}}}}}}",
+        table.join(",")
+    );
+    with_body_and_crc(reg.command(), body.into_bytes())
 }
 
 struct BrokerConn {
@@ -2191,7 +2228,7 @@ impl NullReply {
     fn build() -> Result<Self, String> {
         let topics = bench_topics(1);
         let mut h = Harness::new();
-        let reg = h.register(&setup_reg(&topics));
+        let reg = h.call(1, java_command(&setup_reg(&topics)));
         expect_success(&reg, "null-server: building the reply")?;
         let mut reply = h.call(1, route_request(&topics[0]));
         expect_success(&reply, "null-server: building the reply")?;
