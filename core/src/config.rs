@@ -195,7 +195,7 @@ config! {
     tls_server_key_path: String = "tlsServerKeyPath", String::new(), "PEM private key for TLS, unencrypted PKCS#8, PKCS#1 or SEC1 (Apache's tls.server.keyPath), reloaded when the file changes. Never settable remotely.";
     server_max_connections_per_address: i32 = "serverMaxConnectionsPerAddress", 0, "Connections from one source IP address beyond this are closed at accept, with a log line (0 = no limit). Read at start.";
     register_broker_max_topics: i32 = "registerBrokerMaxTopics", 100_000, "A REGISTER_BROKER listing more topics is refused with SYSTEM_ERROR and changes nothing (0 = no limit).";
-    runtime_worker_threads: i32 = "runtimeWorkerThreads", 0, "Threads serving connections (0 = one per CPU core). Read at start. One leaves a core to a load generator on the same 2-core machine (see Benchmarks).";
+    runtime_worker_threads: i32 = "runtimeWorkerThreads", 0, "Threads serving connections; 0 = one per CPU core less one, at least one (a core is left to the kernel's network stack and to co-located processes: see Benchmarks). Read at start.";
     register_broker_max_inflated_bytes: i64 = "registerBrokerMaxInflatedBytes", 67_108_864, "A compressed REGISTER_BROKER body inflating beyond this many bytes is refused with SYSTEM_ERROR (0 or less = the default, 64 MiB).";
 }
 

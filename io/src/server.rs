@@ -33,6 +33,9 @@ use crate::{http, persist};
 /// output buffer however many requests one read brought.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
 
+/// Read buffer capacity kept by an idle connection; a larger one is given back once empty.
+const READ_BUFFER_KEEP: usize = 16 * 1024;
+
 /// How long a write may wait for a client to read its replies before the connection is closed.
 const WRITE_STALL: Duration = Duration::from_secs(30);
 
@@ -807,7 +810,11 @@ where
             // More frames may be buffered: answer them before reading.
             continue;
         }
-        if buf.capacity() - buf.len() < 1024 {
+        if buf.is_empty() && buf.capacity() > READ_BUFFER_KEEP {
+            // A large frame (a registration) grew the buffer: give the memory back rather than
+            // keep it per connection; the next large frame reuses what the allocator freed.
+            buf = BytesMut::with_capacity(4096);
+        } else if buf.capacity() - buf.len() < 1024 {
             buf.reserve(4096);
         }
         let result = tokio::select! {

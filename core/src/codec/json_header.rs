@@ -182,7 +182,7 @@ pub(crate) mod fast {
     }
 
     pub(crate) fn decode(header: &[u8]) -> Option<HeaderFields> {
-        let mut c = Cursor::new(header);
+        let mut c = Cursor::new(header)?;
         let mut h = HeaderFields {
             code: 0,
             language: LanguageCode::JAVA,

@@ -13,13 +13,18 @@
 const MAX_SKIP_DEPTH: usize = 16;
 
 pub(crate) struct Cursor<'a> {
+    /// The input, checked to be UTF-8 once: strings are then sliced out of it without
+    /// validating each again (delimiters are ASCII, so slices fall on character boundaries).
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
 
 impl<'a> Cursor<'a> {
-    pub(crate) fn new(b: &'a [u8]) -> Self {
-        Self { b, i: 0 }
+    /// `None` when the input is not UTF-8 (the lenient parser then decides).
+    pub(crate) fn new(b: &'a [u8]) -> Option<Self> {
+        let s = std::str::from_utf8(b).ok()?;
+        Some(Self { s, b, i: 0 })
     }
 
     fn ws(&mut self) {
@@ -59,7 +64,7 @@ impl<'a> Cursor<'a> {
         if rest.get(len) != Some(&b'"') {
             return None;
         }
-        let s = std::str::from_utf8(rest.get(..len)?).ok()?;
+        let s = self.s.get(self.i..self.i + len)?;
         self.i += len + 1;
         Some(s)
     }

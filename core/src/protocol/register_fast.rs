@@ -142,7 +142,7 @@ fn wrapper(c: &mut Cursor<'_>) -> Option<TopicConfigWrapper> {
 /// A JSON register body: `RegisterBrokerBody` (3.0.11 and later) or, for `legacy` versions,
 /// the `TopicConfigSerializeWrapper` itself.
 pub(crate) fn decode(body: &[u8], legacy: bool) -> Option<RegisterBrokerBody> {
-    let mut c = Cursor::new(body);
+    let mut c = Cursor::new(body)?;
     let decoded = if legacy {
         RegisterBrokerBody {
             wrapper: wrapper(&mut c)?,

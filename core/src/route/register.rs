@@ -192,11 +192,11 @@ impl RouteInfo {
                     .get(&tc.topic_name)
                     .is_none_or(|qdm| !qdm.contains_key(a.name));
                 if register_first || dv_changed || topic_missing {
-                    let mut tc = tc.clone();
+                    let mut perm = tc.perm;
                     if is_prime_slave && acting_master {
-                        tc.perm &= !perm::WRITE;
+                        perm &= !perm::WRITE;
                     }
-                    self.create_and_update_queue_data(a.name, &tc);
+                    self.create_and_update_queue_data(a.name, tc, perm);
                 }
             }
             if dv_changed || register_first {
@@ -282,14 +282,29 @@ impl RouteInfo {
         Ok(out)
     }
 
-    fn create_and_update_queue_data(&mut self, broker_name: &str, tc: &TopicConfig) {
-        let qd = QueueData {
-            broker_name: broker_name.to_owned(),
-            read_queue_nums: tc.read_queue_nums,
-            write_queue_nums: tc.write_queue_nums,
-            perm: tc.perm,
-            topic_sys_flag: tc.topic_sys_flag,
+    /// `createAndUpdateQueueData`, with `perm` in place of the config's. An existing entry is
+    /// updated in place: re-registrations (every broker, every 30 s) then allocate nothing.
+    fn create_and_update_queue_data(&mut self, broker_name: &str, tc: &TopicConfig, perm: i32) {
+        let update = |qd: &mut QueueData| {
+            qd.read_queue_nums = tc.read_queue_nums;
+            qd.write_queue_nums = tc.write_queue_nums;
+            qd.perm = perm;
+            qd.topic_sys_flag = tc.topic_sys_flag;
         };
+        if let Some(qdm) = self.topic_queue_table.get_mut(tc.topic_name.as_str()) {
+            if let Some(qd) = qdm.get_mut(broker_name) {
+                update(qd);
+                return;
+            }
+        }
+        let mut qd = QueueData {
+            broker_name: broker_name.to_owned(),
+            read_queue_nums: 0,
+            write_queue_nums: 0,
+            perm: 0,
+            topic_sys_flag: 0,
+        };
+        update(&mut qd);
         self.topic_queue_table
             .entry(tc.topic_name.clone())
             .or_default()
