@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 10's benchmarks, regenerating the figures of the README's Benchmarks section:
-#   route lookups   namesrv vs the null server, and rocketmq-namesrv 1.0.0 vs the null server,
+#   route lookups   namesrv (default, then two worker threads) vs the null server, and
+#                   rocketmq-namesrv 1.0.0 vs the null server,
 #                   each pair alternating in one run (ratios, never absolute numbers, compare)
 #   registration    1,000 brokers x 100 topics at once, queries idle vs during re-registration,
 #                   RSS, then every broker connection dropped at once; namesrv and the peer
@@ -75,10 +76,10 @@ start_namesrv 19876
   "${COMMON[@]}" | tee "$OUT/route-namesrv.txt"
 stop_last
 
-log "route lookups: namesrv with runtimeWorkerThreads=1 vs the null server"
-start_namesrv 19876 --set runtimeWorkerThreads=1
-"$LOADGEN" compare --a 127.0.0.1:19876 --b 127.0.0.1:19877 --label-a namesrv-1t --label-b null \
-  "${COMMON[@]}" | tee "$OUT/route-namesrv-1t.txt"
+log "route lookups: namesrv with runtimeWorkerThreads=2 (one per core) vs the null server"
+start_namesrv 19876 --set runtimeWorkerThreads=2
+"$LOADGEN" compare --a 127.0.0.1:19876 --b 127.0.0.1:19877 --label-a namesrv-2t --label-b null \
+  "${COMMON[@]}" | tee "$OUT/route-namesrv-2t.txt"
 stop_last
 
 HAVE_PEER=""
