@@ -1983,15 +1983,18 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
     let probe_topics: Vec<String> = (0..groups)
         .map(|g| format!("reg-topic-{}", g * p.topics))
         .collect();
-    let mut probe = BlockingConn::connect(addr, p.timeout)?;
     let dropped = keep.len();
     let dropped_at = Instant::now();
     drop(keep);
-    let (drop_gone, drop_left) = tokio::task::spawn_blocking(move || {
-        routes_gone(&mut probe, &probe_topics, dropped_at, DROP_WAIT)
+    let timeout = p.timeout;
+    let (drop_gone, drop_left, drop_error) = tokio::task::spawn_blocking(move || {
+        routes_gone(addr, timeout, &probe_topics, dropped_at, DROP_WAIT)
     })
     .await
-    .map_err(|e| format!("drop probe: {e}"))??;
+    .map_err(|e| format!("drop probe: {e}"))?;
+    if let Some(e) = &drop_error {
+        errors.push(format!("drop probe: {e}"));
+    }
     let _ = writeln!(
         text,
         "  drop:     {dropped} broker connections closed at once: {}",
@@ -2007,6 +2010,9 @@ async fn register_run(p: RegisterPlan) -> Result<RegisterReport, String> {
             ),
         }
     );
+    if let Some(e) = &drop_error {
+        let _ = writeln!(text, "            probe error (reconnected): {e}");
+    }
 
     if let Some(r) = &idle_result {
         let _ = writeln!(text, "  idle:     queries {}", r.text().trim_start());
@@ -2102,27 +2108,46 @@ const DROP_WAIT: Duration = Duration::from_secs(10);
 /// the time from `since` when that happened, or `None` and how many were still routed when
 /// `wait` ran out.
 fn routes_gone(
-    probe: &mut BlockingConn,
+    addr: SocketAddr,
+    timeout: Duration,
     topics: &[String],
     since: Instant,
     wait: Duration,
-) -> Result<(Option<Duration>, usize), String> {
+) -> (Option<Duration>, usize, Option<String>) {
+    let mut probe: Option<BlockingConn> = None;
+    let mut last_error = None;
+    let mut left = topics.len();
     loop {
-        let mut left = 0;
-        for t in topics {
-            let r = probe.call(route_request(t))?;
-            match r.code {
-                response::SUCCESS => left += 1,
-                response::TOPIC_NOT_EXIST => {}
-                other => return Err(format!("route of {t} during the drop: code {other}")),
+        // A server may close the probe (or refuse it while it is busy): connect again.
+        let round = (|| {
+            let conn = match probe.as_mut() {
+                Some(c) => c,
+                None => probe.insert(BlockingConn::connect(addr, timeout)?),
+            };
+            let mut n = 0;
+            for t in topics {
+                let r = conn.call(route_request(t))?;
+                match r.code {
+                    response::SUCCESS => n += 1,
+                    response::TOPIC_NOT_EXIST => {}
+                    other => return Err(format!("route of {t} during the drop: code {other}")),
+                }
+            }
+            Ok(n)
+        })();
+        match round {
+            Ok(n) => left = n,
+            Err(e) => {
+                probe = None;
+                last_error = Some(e);
             }
         }
         let elapsed = since.elapsed();
         if left == 0 {
-            return Ok((Some(elapsed), 0));
+            return (Some(elapsed), 0, last_error);
         }
         if elapsed > wait {
-            return Ok((None, left));
+            return (None, left, last_error);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
