@@ -187,17 +187,13 @@ impl RouteInfo {
                 .iter()
                 .filter(|tc| !tc.topic_name.is_empty())
             {
-                let topic_missing = self
-                    .topic_queue_table
-                    .get(&tc.topic_name)
-                    .is_none_or(|qdm| !qdm.contains_key(a.name));
-                if register_first || dv_changed || topic_missing {
-                    let mut perm = tc.perm;
-                    if is_prime_slave && acting_master {
-                        perm &= !perm::WRITE;
-                    }
-                    self.create_and_update_queue_data(a.name, tc, perm);
+                // Applied when the registration is new or its version changed, and in any case
+                // where the group is missing from the topic.
+                let mut perm = tc.perm;
+                if is_prime_slave && acting_master {
+                    perm &= !perm::WRITE;
                 }
+                self.create_and_update_queue_data(a.name, tc, perm, register_first || dv_changed);
             }
             if dv_changed || register_first {
                 for (topic, info) in &a.wrapper.mapping_infos {
@@ -282,33 +278,44 @@ impl RouteInfo {
         Ok(out)
     }
 
-    /// `createAndUpdateQueueData`, with `perm` in place of the config's. An existing entry is
-    /// updated in place: re-registrations (every broker, every 30 s) then allocate nothing.
-    fn create_and_update_queue_data(&mut self, broker_name: &str, tc: &TopicConfig, perm: i32) {
-        let update = |qd: &mut QueueData| {
-            qd.read_queue_nums = tc.read_queue_nums;
-            qd.write_queue_nums = tc.write_queue_nums;
-            qd.perm = perm;
-            qd.topic_sys_flag = tc.topic_sys_flag;
+    /// `createAndUpdateQueueData`, with `perm` in place of the config's: creates the group's
+    /// entry for the topic if missing, else updates it when `update_existing`. One lookup of
+    /// the topic (these maps hold every topic, and registrations carry hundreds), and an
+    /// existing entry is updated in place, so re-registrations allocate nothing per topic.
+    fn create_and_update_queue_data(
+        &mut self,
+        broker_name: &str,
+        tc: &TopicConfig,
+        perm: i32,
+        update_existing: bool,
+    ) {
+        let fresh = || QueueData {
+            broker_name: broker_name.to_owned(),
+            read_queue_nums: tc.read_queue_nums,
+            write_queue_nums: tc.write_queue_nums,
+            perm,
+            topic_sys_flag: tc.topic_sys_flag,
         };
-        if let Some(qdm) = self.topic_queue_table.get_mut(tc.topic_name.as_str()) {
-            if let Some(qd) = qdm.get_mut(broker_name) {
-                update(qd);
-                return;
+        match self.topic_queue_table.get_mut(tc.topic_name.as_str()) {
+            Some(qdm) => match qdm.get_mut(broker_name) {
+                Some(qd) => {
+                    if update_existing {
+                        qd.read_queue_nums = tc.read_queue_nums;
+                        qd.write_queue_nums = tc.write_queue_nums;
+                        qd.perm = perm;
+                        qd.topic_sys_flag = tc.topic_sys_flag;
+                    }
+                }
+                None => {
+                    qdm.insert(broker_name.to_owned(), fresh());
+                }
+            },
+            None => {
+                let mut qdm = BTreeMap::new();
+                qdm.insert(broker_name.to_owned(), fresh());
+                self.topic_queue_table.insert(tc.topic_name.clone(), qdm);
             }
         }
-        let mut qd = QueueData {
-            broker_name: broker_name.to_owned(),
-            read_queue_nums: 0,
-            write_queue_nums: 0,
-            perm: 0,
-            topic_sys_flag: 0,
-        };
-        update(&mut qd);
-        self.topic_queue_table
-            .entry(tc.topic_name.clone())
-            .or_default()
-            .insert(broker_name.to_owned(), qd);
     }
 
     /// `registerTopic` (REGISTER_TOPIC_IN_NAMESRV). Apache's partial application on an existing
