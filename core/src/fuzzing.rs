@@ -9,7 +9,7 @@ use crate::config::{parse_properties, NamesrvConfig};
 use crate::kv::KvConfig;
 use crate::protocol::bodies::{RegisterBrokerBody, TopicRouteData};
 use crate::protocol::RemotingCommand;
-use crate::{Input, NameServer};
+use crate::{Input, NameServer, PreparedBody};
 
 /// Largest frame the fuzz targets allow (keeps allocations small).
 const FUZZ_MAX_FRAME: usize = 1 << 20;
@@ -168,13 +168,15 @@ pub fn machine(data: &[u8]) {
                 loop {
                     match decode_frame(&mut bufs[conn], FUZZ_MAX_FRAME) {
                         Ok(Some(cmd)) => {
-                            ns.handle(
-                                now,
-                                Input::Request {
-                                    conn: conn as u64,
-                                    cmd,
-                                },
-                            );
+                            let conn = conn as u64;
+                            // Connection 1 sends registrations decoded ahead, as the server
+                            // does; the others the plain way: both paths are fuzzed.
+                            let max = ns.config().max_inflated_register_body();
+                            let input = match PreparedBody::of(&cmd, max).filter(|_| conn == 1) {
+                                Some(body) => Input::PreparedRequest { conn, cmd, body },
+                                None => Input::Request { conn, cmd },
+                            };
+                            ns.handle(now, input);
                         }
                         Ok(None) => break,
                         Err(_) => {
