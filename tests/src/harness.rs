@@ -346,6 +346,21 @@ pub fn queue_data(broker_name: &str, queues: i32, perm: i32) -> QueueData {
 }
 
 /// Replaces a REGISTER_BROKER command's body and fixes `bodyCrc32` to match it.
+/// PUT_KV_CONFIG of `key=value` in `namespace`.
+pub fn put_kv(namespace: &str, key: &str, value: &str) -> RemotingCommand {
+    RemotingCommand::request(request::PUT_KV_CONFIG)
+        .with_ext("namespace", namespace)
+        .with_ext("key", key)
+        .with_ext("value", value)
+}
+
+/// GET_KV_CONFIG of `key` in `namespace`.
+pub fn get_kv(namespace: &str, key: &str) -> RemotingCommand {
+    RemotingCommand::request(request::GET_KV_CONFIG)
+        .with_ext("namespace", namespace)
+        .with_ext("key", key)
+}
+
 pub fn with_body_and_crc(cmd: RemotingCommand, body: Vec<u8>) -> RemotingCommand {
     let crc = (crc32fast::hash(&body) & 0x7FFF_FFFF) as i32;
     cmd.with_ext("bodyCrc32", crc.to_string()).with_body(body)

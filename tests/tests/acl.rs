@@ -54,16 +54,11 @@ fn signed(cmd: RemotingCommand, access_key: &str, secret: &str) -> RemotingComma
 }
 
 fn put(k: &str, v: &str) -> RemotingCommand {
-    RemotingCommand::request(request::PUT_KV_CONFIG)
-        .with_ext("namespace", "NS")
-        .with_ext("key", k)
-        .with_ext("value", v)
+    namesrv_tests::harness::put_kv("NS", k, v)
 }
 
 fn get(k: &str) -> RemotingCommand {
-    RemotingCommand::request(request::GET_KV_CONFIG)
-        .with_ext("namespace", "NS")
-        .with_ext("key", k)
+    namesrv_tests::harness::get_kv("NS", k)
 }
 
 fn start_with_acl(home: &TempDir, extra: &[&str]) -> TestServer {

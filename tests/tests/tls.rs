@@ -153,16 +153,11 @@ fn presented(c: &Conn<TlsStream>) -> CertificateDer<'static> {
 }
 
 fn put(k: &str, v: &str) -> RemotingCommand {
-    RemotingCommand::request(request::PUT_KV_CONFIG)
-        .with_ext("namespace", "NS")
-        .with_ext("key", k)
-        .with_ext("value", v)
+    namesrv_tests::harness::put_kv("NS", k, v)
 }
 
 fn get(k: &str) -> RemotingCommand {
-    RemotingCommand::request(request::GET_KV_CONFIG)
-        .with_ext("namespace", "NS")
-        .with_ext("key", k)
+    namesrv_tests::harness::get_kv("NS", k)
 }
 
 #[test]
