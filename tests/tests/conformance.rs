@@ -12,7 +12,9 @@
 //! `deviation_*` test pins the difference down.
 //!
 //! Layout: this file holds the shared helpers; `conformance/route_info.rs` has §6.1–§6.3 (the
-//! RouteInfoManager tests) and `conformance/processors.rs` §6.4–§6.7, §6.9 and the deviations.
+//! RouteInfoManager tests); `conformance/request_processor.rs`, `client_processor.rs`,
+//! `zone_route_hook.rs`, `kv_config.rs` and `extra_scenarios.rs` have §6.4–§6.7 and §6.9, and
+//! `conformance/deviations.rs` the deviations.
 //! One test binary: `cargo test -p namesrv-tests --test conformance`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -132,5 +134,20 @@ fn first_addrs(h: &mut Harness, topic: &str) -> BTreeMap<i64, String> {
 #[path = "conformance/route_info.rs"]
 mod route_info;
 
-#[path = "conformance/processors.rs"]
-mod processors;
+#[path = "conformance/request_processor.rs"]
+mod request_processor;
+
+#[path = "conformance/client_processor.rs"]
+mod client_processor;
+
+#[path = "conformance/zone_route_hook.rs"]
+mod zone_route_hook;
+
+#[path = "conformance/kv_config.rs"]
+mod kv_config;
+
+#[path = "conformance/extra_scenarios.rs"]
+mod extra_scenarios;
+
+#[path = "conformance/deviations.rs"]
+mod deviations;
