@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 10's benchmarks, regenerating the figures of the README's Benchmarks section:
+# Issue 10's benchmarks, regenerating the figures of docs/benchmarks.md (copied from the output):
 #   route lookups   namesrv (default, then two worker threads) vs the null server, and
 #                   rocketmq-namesrv 1.0.0 vs the null server,
 #                   each pair alternating in one run (ratios, never absolute numbers, compare)

@@ -2,11 +2,13 @@
 # Interop suite: our namesrv against real RocketMQ peers (issue 7).
 #
 #   tests/interop/run.sh            install the peers (cached), build namesrv, run every scenario
-#                                   in a private network namespace, rewrite the README table
+#                                   in a private network namespace, rewrite the results table
+#                                   of docs/interop.md (between its interop-table markers)
 #   NAMESRV_BIN=path                use this namesrv binary (and nsadmin beside it) instead of
 #                                   building one
 #   NAMESRV_INTEROP_CACHE=dir       where the peers live (default ~/.cache/namesrv-interop)
-#   NAMESRV_INTEROP_README=0        don't rewrite the README table
+#   NAMESRV_INTEROP_README=0        don't rewrite docs/interop.md's table (the name is kept from
+#                                   when the table lived in the README)
 #
 # Exit status: non-zero when a check fails, unless that check is listed in KNOWN below as a
 # peer-side limitation. A peer that cannot be installed is recorded as blocked in the table and
@@ -706,7 +708,10 @@ stop_proc standin TERM
 # ---------------------------------------------------------------------------------------------
 cleanup
 say "scenarios took ${SECONDS}s (install/build before them: ${NAMESRV_INTEROP_INSTALL_SECS:-?}s)"
-python3 "$HERE/report.py" "$RESULTS" --readme "$ROOT/README.md" --write "${NAMESRV_INTEROP_README:-1}"
+# The results table lives in docs/interop.md, between <!-- interop-table:start --> and
+# <!-- interop-table:end -->; report.py replaces only what lies between the two markers.
+INTEROP_DOC="$ROOT/docs/interop.md"
+python3 "$HERE/report.py" "$RESULTS" --readme "$INTEROP_DOC" --write "${NAMESRV_INTEROP_README:-1}"
 passed=$(awk -F'\t' '$3=="pass"' "$RESULTS" | wc -l)
 failed=$(awk -F'\t' '$3=="fail"' "$RESULTS" | wc -l)
 skipped=$(awk -F'\t' '$3=="blocked" || $3=="known"' "$RESULTS" | wc -l)
