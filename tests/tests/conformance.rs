@@ -11,8 +11,9 @@
 //! Where our implementation deliberately differs from Java, the test asserts our behaviour and a
 //! `deviation_*` test pins the difference down.
 //!
-//! Layout: this file holds the shared helpers; `conformance/route_info.rs` has §6.1–§6.3 (the
-//! RouteInfoManager tests); `conformance/request_processor.rs`, `client_processor.rs`,
+//! Layout: this file holds the shared helpers; `conformance/route_info_new.rs` and
+//! `route_info_new_topics.rs` have §6.1, `route_info_default.rs` §6.2 and `route_info_static.rs`
+//! §6.3 (the RouteInfoManager tests); `conformance/request_processor.rs`, `client_processor.rs`,
 //! `zone_route_hook.rs`, `kv_config.rs` and `extra_scenarios.rs` have §6.4–§6.7 and §6.9, and
 //! `conformance/deviations.rs` the deviations.
 //! One test binary: `cargo test -p namesrv-tests --test conformance`.
@@ -131,8 +132,17 @@ fn first_addrs(h: &mut Harness, topic: &str) -> BTreeMap<i64, String> {
     route(h, topic).broker_datas[0].broker_addrs.clone()
 }
 
-#[path = "conformance/route_info.rs"]
-mod route_info;
+#[path = "conformance/route_info_new.rs"]
+mod route_info_new;
+
+#[path = "conformance/route_info_new_topics.rs"]
+mod route_info_new_topics;
+
+#[path = "conformance/route_info_default.rs"]
+mod route_info_default;
+
+#[path = "conformance/route_info_static.rs"]
+mod route_info_static;
 
 #[path = "conformance/request_processor.rs"]
 mod request_processor;
