@@ -8,9 +8,18 @@ use namesrv::{persist, server, settings};
 use namesrv_core::config::NamesrvConfig;
 use tracing::{error, info, warn};
 
-/// RocketMQ NameServer (wire-compatible with Apache RocketMQ).
+/// The command line. `about` is spelled out: a bare `about` would show the crate's description.
 #[derive(Parser, Debug)]
-#[command(name = "namesrv", version, about)]
+#[command(
+    name = "namesrv",
+    version,
+    about = "RocketMQ NameServer, wire-compatible with Apache's mqnamesrv",
+    long_about = "RocketMQ NameServer, wire-compatible with Apache's mqnamesrv\n\n\
+                  Brokers register with it and producers and consumers ask it for topic routes, \
+                  over RocketMQ's remoting protocol (port 9876 by default). It reads Apache's \
+                  configuration keys: a .properties file with -c, single keys with --set; -p \
+                  prints the effective configuration, as `mqnamesrv -p` does."
+)]
 struct Cli {
     /// Java .properties file with Apache's keys (as `mqnamesrv -c`).
     #[arg(short = 'c', long = "configFile")]
