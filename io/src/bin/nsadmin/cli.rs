@@ -120,4 +120,26 @@ pub enum Cmd {
         #[arg(short = 'c', long = "clusterName")]
         cluster: Option<String>,
     },
+    /// Compare several NameServers: brokers, topics and routes; exit 1 when they differ
+    ///
+    /// Asks every address of -n (two or more) for its cluster info, its topic list and the route
+    /// of every topic any of them lists, all NameServers at once, and prints what differs:
+    /// brokers one lists and another does not (or with other addresses), topics some list and
+    /// others do not, routes whose queue counts, perm, topicSysFlag, broker addresses or master
+    /// differ. One row per fact, one column per NameServer ("-": has none, "n/a": not
+    /// compared, no route there). An unreachable NameServer is reported, the others are still
+    /// compared.
+    ///
+    /// Exit codes: 0 all agree, 1 they differ (or an error reply), 4 one is unreachable and the
+    /// others agree, 2 usage (fewer than two addresses).
+    #[command(name = "compareNamesrv")]
+    CompareNamesrv {
+        /// Route requests in flight per NameServer (on one connection each).
+        #[arg(
+            long = "inFlight",
+            default_value_t = 64,
+            value_parser = clap::value_parser!(u16).range(1..=1024)
+        )]
+        in_flight: u16,
+    },
 }

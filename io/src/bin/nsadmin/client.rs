@@ -16,6 +16,8 @@ pub enum Outcome {
     NotFound,
     Unreachable,
     Error,
+    /// Bad usage found after parsing (clap exits 2 by itself for the rest).
+    Usage,
 }
 
 impl Outcome {
@@ -25,6 +27,7 @@ impl Outcome {
             Outcome::Error => 1,
             Outcome::NotFound => 3,
             Outcome::Unreachable => 4,
+            Outcome::Usage => 2,
         })
     }
 }

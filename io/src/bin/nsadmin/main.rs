@@ -11,7 +11,8 @@
 //! - writes (updateNamesrvConfig, updateKvConfig, deleteKvConfig, wipeWritePerm, addWritePerm,
 //!   deleteTopic) go to every address, as mqadmin does for NameServer-wide writes: each
 //!   NameServer holds its own copy, so a write must reach all of them. Each address gets one
-//!   line (or one JSON result), and an address that fails does not stop the others.
+//!   line (or one JSON result), and an address that fails does not stop the others;
+//! - compareNamesrv asks every address (two or more) and prints what differs between them.
 //!
 //! Exit codes: 0 success; 1 an error reply (or a reply that cannot be decoded); 2 bad usage;
 //! 3 not found (TOPIC_NOT_EXIST, QUERY_NOT_FOUND); 4 unreachable (no connection, or no reply
@@ -27,7 +28,11 @@ use namesrv_core::protocol::{request, RemotingCommand};
 mod output;
 mod cli;
 mod client;
+mod compare;
+mod diff;
+mod pipeline;
 mod queries;
+mod report;
 mod writes;
 
 use cli::{Cli, Cmd};
@@ -90,6 +95,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             write_all(&ctx, cmd, &format!("delete topic[{topic}]"), None)
         }
+        Cmd::CompareNamesrv { in_flight } => compare::compare_namesrv(&ctx, usize::from(in_flight)),
     }
 }
 
