@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 
-use crate::protocol::{request, RemotingCommand};
+use crate::protocol::codes::AclClass;
+use crate::protocol::RemotingCommand;
 
 type HmacSha1 = hmac::Hmac<sha1::Sha1>;
 
@@ -159,23 +160,14 @@ pub fn verify(accounts: &Accounts, cmd: &RemotingCommand) -> Result<(), AuthErro
     mac(secret, cmd).verify_slice(&given).map_err(|_| bad())
 }
 
-/// Codes that change state: always signed when ACL is on.
-pub fn is_write(code: i32) -> bool {
-    matches!(
-        code,
-        request::PUT_KV_CONFIG
-            | request::DELETE_KV_CONFIG
-            | request::REGISTER_BROKER
-            | request::UNREGISTER_BROKER
-            | request::WIPE_WRITE_PERM_OF_BROKER
-            | request::DELETE_TOPIC_IN_NAMESRV
-            | request::REGISTER_TOPIC_IN_NAMESRV
-            | request::UPDATE_NAMESRV_CONFIG
-            | request::ADD_WRITE_PERM_OF_BROKER
-            // Heartbeats move a broker's deadline: a forger could keep a dead broker in routes.
-            | request::QUERY_DATA_VERSION
-            | request::BROKER_HEARTBEAT
-    )
+/// Whether `aclEnable` requires `code` to be signed: always for writes and heartbeats, for reads
+/// only with `aclProtectReads` (which, being the strict setting, also covers unknown codes).
+/// From the one request-code table.
+pub fn needs_signature(code: i32, protect_reads: bool) -> bool {
+    match crate::protocol::codes::lookup(code).map(|c| c.acl) {
+        Some(AclClass::Always) => true,
+        Some(AclClass::WhenProtectReads) | None => protect_reads,
+    }
 }
 
 #[cfg(test)]

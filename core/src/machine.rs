@@ -148,7 +148,7 @@ impl NameServer {
     /// The signature check for `cmd` (spec: none in Apache; ours with `aclEnable`).
     fn authorize(&self, cmd: &RemotingCommand) -> Result<(), AuthError> {
         let needs =
-            self.config.acl_enable && (acl::is_write(cmd.code) || self.config.acl_protect_reads);
+            self.config.acl_enable && acl::needs_signature(cmd.code, self.config.acl_protect_reads);
         if needs {
             acl::verify(&self.accounts, cmd)
         } else {
@@ -178,23 +178,9 @@ impl NameServer {
         self.next_deadline().is_some_and(|d| d <= now)
     }
 
-    /// Codes answered from `&self` by [`Self::query`].
+    /// Codes answered from `&self` by [`Self::query`]: the table's reads.
     pub fn is_read_only(code: i32) -> bool {
-        matches!(
-            code,
-            request::GET_KV_CONFIG
-                | request::GET_ROUTEINFO_BY_TOPIC
-                | request::GET_BROKER_CLUSTER_INFO
-                | request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER
-                | request::GET_KVLIST_BY_NAMESPACE
-                | request::GET_TOPICS_BY_CLUSTER
-                | request::GET_SYSTEM_TOPIC_LIST_FROM_NS
-                | request::GET_UNIT_TOPIC_LIST
-                | request::GET_HAS_UNIT_SUB_TOPIC_LIST
-                | request::GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST
-                | request::GET_NAMESRV_CONFIG
-                | request::GET_BROKER_MEMBER_GROUP
-        )
+        crate::protocol::codes::is_read(code)
     }
 
     /// The tables' invariants (see [`RouteInfo::check_invariants`]).

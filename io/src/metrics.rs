@@ -28,7 +28,7 @@ pub struct CodeLabel(Option<i32>);
 
 impl CodeLabel {
     pub fn of(code: i32) -> Self {
-        Self(request::HANDLED.contains(&code).then_some(code))
+        Self(namesrv_core::protocol::codes::lookup(code).map(|c| c.code))
     }
 }
 

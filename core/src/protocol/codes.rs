@@ -29,63 +29,115 @@ pub mod request {
     /// Outbound, NameServer → broker (oneway).
     pub const NOTIFY_MIN_BROKER_ID_CHANGE: i32 = 905;
 
-    /// Apache's name for a request code, for logs and metrics.
+    /// Apache's name for a request code, for logs and metrics (`UNKNOWN` for the rest).
     pub fn name(code: i32) -> &'static str {
-        match code {
-            PUT_KV_CONFIG => "PUT_KV_CONFIG",
-            GET_KV_CONFIG => "GET_KV_CONFIG",
-            DELETE_KV_CONFIG => "DELETE_KV_CONFIG",
-            REGISTER_BROKER => "REGISTER_BROKER",
-            UNREGISTER_BROKER => "UNREGISTER_BROKER",
-            GET_ROUTEINFO_BY_TOPIC => "GET_ROUTEINFO_BY_TOPIC",
-            GET_BROKER_CLUSTER_INFO => "GET_BROKER_CLUSTER_INFO",
-            WIPE_WRITE_PERM_OF_BROKER => "WIPE_WRITE_PERM_OF_BROKER",
-            GET_ALL_TOPIC_LIST_FROM_NAMESERVER => "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
-            DELETE_TOPIC_IN_NAMESRV => "DELETE_TOPIC_IN_NAMESRV",
-            REGISTER_TOPIC_IN_NAMESRV => "REGISTER_TOPIC_IN_NAMESRV",
-            GET_KVLIST_BY_NAMESPACE => "GET_KVLIST_BY_NAMESPACE",
-            GET_TOPICS_BY_CLUSTER => "GET_TOPICS_BY_CLUSTER",
-            GET_SYSTEM_TOPIC_LIST_FROM_NS => "GET_SYSTEM_TOPIC_LIST_FROM_NS",
-            GET_UNIT_TOPIC_LIST => "GET_UNIT_TOPIC_LIST",
-            GET_HAS_UNIT_SUB_TOPIC_LIST => "GET_HAS_UNIT_SUB_TOPIC_LIST",
-            GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST => "GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST",
-            UPDATE_NAMESRV_CONFIG => "UPDATE_NAMESRV_CONFIG",
-            GET_NAMESRV_CONFIG => "GET_NAMESRV_CONFIG",
-            QUERY_DATA_VERSION => "QUERY_DATA_VERSION",
-            ADD_WRITE_PERM_OF_BROKER => "ADD_WRITE_PERM_OF_BROKER",
-            GET_BROKER_MEMBER_GROUP => "GET_BROKER_MEMBER_GROUP",
-            BROKER_HEARTBEAT => "BROKER_HEARTBEAT",
-            NOTIFY_MIN_BROKER_ID_CHANGE => "NOTIFY_MIN_BROKER_ID_CHANGE",
-            _ => "UNKNOWN",
+        match super::lookup(code) {
+            Some(info) => info.name,
+            None if code == NOTIFY_MIN_BROKER_ID_CHANGE => "NOTIFY_MIN_BROKER_ID_CHANGE",
+            None => "UNKNOWN",
         }
     }
+}
 
-    /// Every request code the NameServer handles (the 23 of spec §2).
-    pub const HANDLED: [i32; 23] = [
-        PUT_KV_CONFIG,
-        GET_KV_CONFIG,
-        DELETE_KV_CONFIG,
-        REGISTER_BROKER,
-        UNREGISTER_BROKER,
-        GET_ROUTEINFO_BY_TOPIC,
-        GET_BROKER_CLUSTER_INFO,
-        WIPE_WRITE_PERM_OF_BROKER,
-        GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
-        DELETE_TOPIC_IN_NAMESRV,
-        REGISTER_TOPIC_IN_NAMESRV,
-        GET_KVLIST_BY_NAMESPACE,
-        GET_TOPICS_BY_CLUSTER,
-        GET_SYSTEM_TOPIC_LIST_FROM_NS,
-        GET_UNIT_TOPIC_LIST,
-        GET_HAS_UNIT_SUB_TOPIC_LIST,
-        GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST,
-        UPDATE_NAMESRV_CONFIG,
-        GET_NAMESRV_CONFIG,
-        QUERY_DATA_VERSION,
-        ADD_WRITE_PERM_OF_BROKER,
-        GET_BROKER_MEMBER_GROUP,
-        BROKER_HEARTBEAT,
-    ];
+/// Whether a request code only reads the state or may change it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Answered from the read view, in parallel, without the machine.
+    Read,
+    /// Goes through `NameServer::step`.
+    Write,
+}
+
+/// When `aclEnable` requires a request to be signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AclClass {
+    /// Always signed (every write; heartbeats too: a forger could keep a dead broker in routes).
+    Always,
+    /// Signed only with `aclProtectReads=true`.
+    WhenProtectReads,
+}
+
+/// One request code a NameServer answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeInfo {
+    /// The number on the wire.
+    pub code: i32,
+    /// Apache's `RequestCode` name: logs and the `request` metrics label.
+    pub name: &'static str,
+    /// Read or write: decides the path the request takes.
+    pub kind: Kind,
+    /// Signing requirement under `aclEnable`.
+    pub acl: AclClass,
+}
+
+const fn read(code: i32, name: &'static str) -> CodeInfo {
+    CodeInfo {
+        code,
+        name,
+        kind: Kind::Read,
+        acl: AclClass::WhenProtectReads,
+    }
+}
+
+const fn write(code: i32, name: &'static str) -> CodeInfo {
+    CodeInfo {
+        code,
+        name,
+        kind: Kind::Write,
+        acl: AclClass::Always,
+    }
+}
+
+/// The one request-code table (spec §2's 23 codes): dispatch, ACL, metrics labels and the code
+/// list in `docs/protocol.md` all derive from it. A code not here answers
+/// REQUEST_CODE_NOT_SUPPORTED (3).
+pub const REQUEST_CODES: [CodeInfo; 23] = {
+    use request::*;
+    [
+        write(PUT_KV_CONFIG, "PUT_KV_CONFIG"),
+        read(GET_KV_CONFIG, "GET_KV_CONFIG"),
+        write(DELETE_KV_CONFIG, "DELETE_KV_CONFIG"),
+        write(REGISTER_BROKER, "REGISTER_BROKER"),
+        write(UNREGISTER_BROKER, "UNREGISTER_BROKER"),
+        read(GET_ROUTEINFO_BY_TOPIC, "GET_ROUTEINFO_BY_TOPIC"),
+        read(GET_BROKER_CLUSTER_INFO, "GET_BROKER_CLUSTER_INFO"),
+        write(WIPE_WRITE_PERM_OF_BROKER, "WIPE_WRITE_PERM_OF_BROKER"),
+        read(
+            GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+            "GET_ALL_TOPIC_LIST_FROM_NAMESERVER",
+        ),
+        write(DELETE_TOPIC_IN_NAMESRV, "DELETE_TOPIC_IN_NAMESRV"),
+        write(REGISTER_TOPIC_IN_NAMESRV, "REGISTER_TOPIC_IN_NAMESRV"),
+        read(GET_KVLIST_BY_NAMESPACE, "GET_KVLIST_BY_NAMESPACE"),
+        read(GET_TOPICS_BY_CLUSTER, "GET_TOPICS_BY_CLUSTER"),
+        read(
+            GET_SYSTEM_TOPIC_LIST_FROM_NS,
+            "GET_SYSTEM_TOPIC_LIST_FROM_NS",
+        ),
+        read(GET_UNIT_TOPIC_LIST, "GET_UNIT_TOPIC_LIST"),
+        read(GET_HAS_UNIT_SUB_TOPIC_LIST, "GET_HAS_UNIT_SUB_TOPIC_LIST"),
+        read(
+            GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST,
+            "GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST",
+        ),
+        write(UPDATE_NAMESRV_CONFIG, "UPDATE_NAMESRV_CONFIG"),
+        read(GET_NAMESRV_CONFIG, "GET_NAMESRV_CONFIG"),
+        // A heartbeat: moves the broker's deadline, so it is a write.
+        write(QUERY_DATA_VERSION, "QUERY_DATA_VERSION"),
+        write(ADD_WRITE_PERM_OF_BROKER, "ADD_WRITE_PERM_OF_BROKER"),
+        read(GET_BROKER_MEMBER_GROUP, "GET_BROKER_MEMBER_GROUP"),
+        write(BROKER_HEARTBEAT, "BROKER_HEARTBEAT"),
+    ]
+};
+
+/// The table's entry for `code`, if the NameServer handles it.
+pub fn lookup(code: i32) -> Option<&'static CodeInfo> {
+    REQUEST_CODES.iter().find(|c| c.code == code)
+}
+
+/// Whether `code` is a handled read-only code.
+pub fn is_read(code: i32) -> bool {
+    lookup(code).is_some_and(|c| c.kind == Kind::Read)
 }
 
 /// Response codes (`RemotingSysResponseCode` and the subset of `ResponseCode` a NameServer uses).
@@ -191,4 +243,48 @@ pub mod flag {
     pub const RESPONSE: i32 = 1;
     /// Set on oneway requests (`RPC_ONEWAY`): processed, never answered.
     pub const ONEWAY: i32 = 2;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_handled_code_appears_exactly_once() {
+        let mut codes: Vec<i32> = REQUEST_CODES.iter().map(|c| c.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), REQUEST_CODES.len(), "a code listed twice");
+        for c in &REQUEST_CODES {
+            assert_eq!(lookup(c.code), Some(c));
+            assert_eq!(request::name(c.code), c.name);
+            // Every write is always signed: a write left "WhenProtectReads" would be accepted
+            // unsigned under aclEnable.
+            assert_eq!(
+                c.kind == Kind::Write,
+                c.acl == AclClass::Always,
+                "{}",
+                c.name
+            );
+        }
+        assert_eq!(
+            lookup(request::NOTIFY_MIN_BROKER_ID_CHANGE),
+            None,
+            "sent, not handled"
+        );
+        assert_eq!(lookup(9999), None);
+    }
+
+    #[test]
+    fn reads_are_the_twelve_queries() {
+        let reads = REQUEST_CODES
+            .iter()
+            .filter(|c| c.kind == Kind::Read)
+            .count();
+        assert_eq!(reads, 12);
+        assert!(is_read(request::GET_ROUTEINFO_BY_TOPIC));
+        assert!(!is_read(request::REGISTER_BROKER));
+        assert!(!is_read(request::BROKER_HEARTBEAT));
+        assert!(!is_read(9999));
+    }
 }
