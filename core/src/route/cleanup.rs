@@ -49,6 +49,14 @@ impl RouteInfo {
         notify_enabled: bool,
     ) -> Removal {
         let mut r = Removal::default();
+        // Looked at before it is taken for change: a miss copies nothing.
+        if !self
+            .broker_addr_table
+            .get(name)
+            .is_some_and(|bd| bd.broker_addrs.values().any(|a| a == addr))
+        {
+            return r;
+        }
         let Some(bd) = self.broker_addr_table.get_mut(name) else {
             return r;
         };
@@ -69,10 +77,13 @@ impl RouteInfo {
             self.broker_addr_table.remove(name);
             // Java removes the name from the request's cluster only; a group registered under
             // two cluster names would then dangle in the other.
-            self.cluster_addr_table.retain(|_, names| {
-                names.remove(name);
-                !names.is_empty()
-            });
+            self.cluster_addr_table.update_where(
+                |_, names| names.contains(name),
+                |_, names| {
+                    names.remove(name);
+                },
+            );
+            self.cluster_addr_table.retain(|_, names| !names.is_empty());
             r.removed.insert(name.to_owned());
         } else {
             if is_min_changed && notify_enabled && bd.enable_acting_master {
@@ -109,14 +120,17 @@ impl RouteInfo {
     /// acting-master groups without a master lose write permission.
     pub(crate) fn clean_topics_after_removal(&mut self, r: &Removal) {
         if !r.removed.is_empty() {
-            self.topic_queue_table.retain(|_, qdm| {
-                remove_names(qdm, &r.removed);
-                !qdm.is_empty()
-            });
-            self.topic_queue_mapping_info_table.retain(|_, m| {
-                remove_names(m, &r.removed);
-                !m.is_empty()
-            });
+            self.topic_queue_table.update_where(
+                |_, qdm| names_in(qdm, &r.removed),
+                |_, qdm| remove_names(qdm, &r.removed),
+            );
+            self.topic_queue_table.retain(|_, qdm| !qdm.is_empty());
+            self.topic_queue_mapping_info_table.update_where(
+                |_, m| names_in(m, &r.removed),
+                |_, m| remove_names(m, &r.removed),
+            );
+            self.topic_queue_mapping_info_table
+                .retain(|_, m| !m.is_empty());
         }
         for name in &r.reduced {
             let Some(bd) = self.broker_addr_table.get(name) else {
@@ -125,11 +139,14 @@ impl RouteInfo {
             if !bd.enable_acting_master || bd.broker_addrs.contains_key(&MASTER_ID) {
                 continue;
             }
-            for qdm in self.topic_queue_table.values_mut() {
-                if let Some(qd) = qdm.get_mut(name) {
-                    qd.perm &= !perm::WRITE;
-                }
-            }
+            self.topic_queue_table.update_where(
+                |_, qdm| qdm.get(name).is_some_and(|qd| qd.perm & perm::WRITE != 0),
+                |_, qdm| {
+                    if let Some(qd) = qdm.get_mut(name) {
+                        qd.perm &= !perm::WRITE;
+                    }
+                },
+            );
         }
     }
 
@@ -207,14 +224,21 @@ impl RouteInfo {
     }
 
     fn update_perm(&mut self, name: &str, f: impl Fn(i32) -> i32) -> i32 {
-        let mut count = 0i32;
-        for qdm in self.topic_queue_table.values_mut() {
-            if let Some(qd) = qdm.get_mut(name) {
-                qd.perm = f(qd.perm);
-                count = count.saturating_add(1);
-            }
-        }
-        count
+        // Every topic the group serves counts, changed or not (Apache's count).
+        let count = self
+            .topic_queue_table
+            .values()
+            .filter(|qdm| qdm.contains_key(name))
+            .count();
+        self.topic_queue_table.update_where(
+            |_, qdm| qdm.get(name).is_some_and(|qd| f(qd.perm) != qd.perm),
+            |_, qdm| {
+                if let Some(qd) = qdm.get_mut(name) {
+                    qd.perm = f(qd.perm);
+                }
+            },
+        );
+        i32::try_from(count).unwrap_or(i32::MAX)
     }
 
     /// DELETE_TOPIC_IN_NAMESRV. With a cluster: only that cluster's groups lose the topic (an
@@ -243,6 +267,18 @@ impl RouteInfo {
                 self.topic_queue_mapping_info_table.remove(topic);
             }
         }
+    }
+}
+
+/// Whether a per-topic map keyed by broker name holds any of `names`.
+fn names_in<V>(
+    m: &std::collections::BTreeMap<String, V>,
+    names: &std::collections::BTreeSet<String>,
+) -> bool {
+    if names.len() <= 4 {
+        names.iter().any(|n| m.contains_key(n.as_str()))
+    } else {
+        m.keys().any(|k| names.contains(k))
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod cleanup;
 pub mod query;
 pub mod register;
+mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +16,7 @@ use serde_json::Value;
 use crate::protocol::bodies::{BrokerData, DataVersion, QueueData};
 
 pub use register::{RegisterArgs, RegisterOutcome};
+pub use table::Table;
 
 /// A connection, as numbered by the io shell.
 pub type ConnId = u64;
@@ -123,14 +125,14 @@ pub enum RouteEvent {
 /// The route tables.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RouteInfo {
-    pub(crate) topic_queue_table: BTreeMap<String, BTreeMap<String, QueueData>>,
-    pub(crate) broker_addr_table: BTreeMap<String, BrokerData>,
-    pub(crate) cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
-    pub(crate) broker_live_table: BTreeMap<BrokerAddrInfo, BrokerLiveInfo>,
-    pub(crate) filter_server_table: BTreeMap<BrokerAddrInfo, Vec<String>>,
-    pub(crate) topic_queue_mapping_info_table: BTreeMap<String, BTreeMap<String, Value>>,
+    pub(crate) topic_queue_table: Table<String, BTreeMap<String, QueueData>>,
+    pub(crate) broker_addr_table: Table<String, BrokerData>,
+    pub(crate) cluster_addr_table: Table<String, BTreeSet<String>>,
+    pub(crate) broker_live_table: Table<BrokerAddrInfo, BrokerLiveInfo>,
+    pub(crate) filter_server_table: Table<BrokerAddrInfo, Vec<String>>,
+    pub(crate) topic_queue_mapping_info_table: Table<String, BTreeMap<String, Value>>,
     /// Expiry queue: (deadline, broker) for every live entry.
-    pub(crate) deadlines: BTreeSet<(Millis, BrokerAddrInfo)>,
+    pub(crate) deadlines: Table<(Millis, BrokerAddrInfo), ()>,
 }
 
 impl RouteInfo {
@@ -140,33 +142,33 @@ impl RouteInfo {
 
     // --- read access for tests, the simulator and tools -------------------------------------
 
-    pub fn topic_queue_table(&self) -> &BTreeMap<String, BTreeMap<String, QueueData>> {
+    pub fn topic_queue_table(&self) -> &Table<String, BTreeMap<String, QueueData>> {
         &self.topic_queue_table
     }
 
-    pub fn broker_addr_table(&self) -> &BTreeMap<String, BrokerData> {
+    pub fn broker_addr_table(&self) -> &Table<String, BrokerData> {
         &self.broker_addr_table
     }
 
-    pub fn cluster_addr_table(&self) -> &BTreeMap<String, BTreeSet<String>> {
+    pub fn cluster_addr_table(&self) -> &Table<String, BTreeSet<String>> {
         &self.cluster_addr_table
     }
 
-    pub fn broker_live_table(&self) -> &BTreeMap<BrokerAddrInfo, BrokerLiveInfo> {
+    pub fn broker_live_table(&self) -> &Table<BrokerAddrInfo, BrokerLiveInfo> {
         &self.broker_live_table
     }
 
-    pub fn filter_server_table(&self) -> &BTreeMap<BrokerAddrInfo, Vec<String>> {
+    pub fn filter_server_table(&self) -> &Table<BrokerAddrInfo, Vec<String>> {
         &self.filter_server_table
     }
 
-    pub fn topic_queue_mapping_info_table(&self) -> &BTreeMap<String, BTreeMap<String, Value>> {
+    pub fn topic_queue_mapping_info_table(&self) -> &Table<String, BTreeMap<String, Value>> {
         &self.topic_queue_mapping_info_table
     }
 
     /// The earliest instant at which a broker expires, if any broker is live.
     pub fn next_deadline(&self) -> Option<Millis> {
-        self.deadlines.first().map(|(d, _)| *d)
+        self.deadlines.first().map(|((d, _), ())| *d)
     }
 
     // --- liveness -------------------------------------------------------------------------------
@@ -175,7 +177,7 @@ impl RouteInfo {
         if let Some(old) = self.broker_live_table.get(&key) {
             self.deadlines.remove(&(old.deadline(), key.clone()));
         }
-        self.deadlines.insert((info.deadline(), key.clone()));
+        self.deadlines.insert((info.deadline(), key.clone()), ());
         self.broker_live_table.insert(key, info);
     }
 
@@ -206,7 +208,7 @@ impl RouteInfo {
     /// Live entries whose deadline is at or before `now`, earliest first.
     pub fn expired_at(&self, now: Millis) -> Vec<BrokerAddrInfo> {
         self.deadlines
-            .iter()
+            .keys()
             .take_while(|(d, _)| *d <= now)
             .map(|(_, k)| k.clone())
             .collect()
@@ -308,7 +310,7 @@ impl RouteInfo {
             return Err("expiry queue and live table differ in size".into());
         }
         for (k, v) in &self.broker_live_table {
-            if !self.deadlines.contains(&(v.deadline(), k.clone())) {
+            if !self.deadlines.contains_key(&(v.deadline(), k.clone())) {
                 return Err(format!(
                     "live entry {}@{} missing from the expiry queue",
                     k.addr, k.cluster

@@ -81,7 +81,11 @@ impl RouteInfo {
     /// `getAllClusterInfo`.
     pub fn cluster_info(&self) -> ClusterInfo {
         ClusterInfo {
-            broker_addr_table: self.broker_addr_table.clone(),
+            broker_addr_table: self
+                .broker_addr_table
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             cluster_addr_table: self
                 .cluster_addr_table
                 .iter()

@@ -1,6 +1,6 @@
 //! `registerBroker` (spec §3.3) and `registerTopic` (§2.14).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -102,17 +102,24 @@ impl RouteInfo {
         }
 
         // Step 1.
-        self.cluster_addr_table
-            .entry(a.cluster.to_owned())
-            .or_default()
-            .insert(a.name.to_owned());
+        // Tables are changed only where something changed: an unchanged table keeps its
+        // version, so cached route bodies stay valid across plain re-registrations.
+        if !self
+            .cluster_addr_table
+            .get(a.cluster)
+            .is_some_and(|names| names.contains(a.name))
+        {
+            self.cluster_addr_table
+                .get_or_insert_with(a.cluster.to_owned(), BTreeSet::new)
+                .insert(a.name.to_owned());
+        }
 
         // Step 2: the group; its cluster is fixed at first registration.
         let mut register_first = false;
-        let bd = self
-            .broker_addr_table
-            .entry(a.name.to_owned())
-            .or_insert_with(|| {
+        let stored = self.broker_addr_table.get(a.name);
+        let mut group = match stored {
+            Some(bd) => bd.clone(),
+            None => {
                 register_first = true;
                 BrokerData {
                     cluster: a.cluster.to_owned(),
@@ -121,7 +128,9 @@ impl RouteInfo {
                     zone_name: None,
                     enable_acting_master: false,
                 }
-            });
+            }
+        };
+        let bd = &mut group;
 
         // Step 3: last writer wins, for every member.
         let is_old_version_broker = a.enable_acting_master.is_none();
@@ -144,6 +153,9 @@ impl RouteInfo {
         let is_prime_slave = !is_old_version_broker && !is_master && a.id == min_id;
         let acting_master = bd.enable_acting_master;
         let group_addrs = bd.broker_addrs.clone();
+        if self.broker_addr_table.get(a.name) != Some(&group) {
+            self.broker_addr_table.insert(a.name.to_owned(), group);
+        }
 
         if let Some(displaced) = old_addr.filter(|o| !o.is_empty() && o != a.addr) {
             // Java leaves the displaced address's live entry behind forever (spec §3.5).
@@ -172,12 +184,13 @@ impl RouteInfo {
                     .iter()
                     .map(|tc| tc.topic_name.as_str())
                     .collect();
-                self.topic_queue_table.retain(|topic, qdm| {
-                    if !keep.contains(topic.as_str()) {
+                self.topic_queue_table.update_where(
+                    |topic, qdm| !keep.contains(topic.as_str()) && qdm.contains_key(a.name),
+                    |_, qdm| {
                         qdm.remove(a.name);
-                    }
-                    !qdm.is_empty()
-                });
+                    },
+                );
+                self.topic_queue_table.retain(|_, qdm| !qdm.is_empty());
             }
             // A nameless topic config makes Apache throw an NPE here, leaving the registration
             // half-applied (no live entry) yet answered SUCCESS; we skip it and apply the rest.
@@ -203,10 +216,14 @@ impl RouteInfo {
                         .unwrap_or(a.name)
                         .to_owned();
                     // Only mappings of a known group are kept, so they can be cleaned with it.
-                    if self.broker_addr_table.contains_key(&bname) {
+                    let same = self
+                        .topic_queue_mapping_info_table
+                        .get(topic)
+                        .and_then(|m| m.get(&bname))
+                        == Some(info);
+                    if !same && self.broker_addr_table.contains_key(&bname) {
                         self.topic_queue_mapping_info_table
-                            .entry(topic.clone())
-                            .or_default()
+                            .get_or_insert_with(topic.clone(), BTreeMap::new)
                             .insert(bname, info.clone());
                     }
                 }
@@ -296,6 +313,21 @@ impl RouteInfo {
             perm,
             topic_sys_flag: tc.topic_sys_flag,
         };
+        // Compared before taken for change: an unchanged topic is not copied.
+        if let Some(qd) = self
+            .topic_queue_table
+            .get(tc.topic_name.as_str())
+            .and_then(|qdm| qdm.get(broker_name))
+        {
+            if !update_existing
+                || (qd.read_queue_nums == tc.read_queue_nums
+                    && qd.write_queue_nums == tc.write_queue_nums
+                    && qd.perm == perm
+                    && qd.topic_sys_flag == tc.topic_sys_flag)
+            {
+                return;
+            }
+        }
         match self.topic_queue_table.get_mut(tc.topic_name.as_str()) {
             Some(qdm) => match qdm.get_mut(broker_name) {
                 Some(qd) => {

@@ -1,0 +1,243 @@
+//! [`Table`]: the ordered map every route table is kept in, persistent (rpds' red-black tree
+//! with `Arc` nodes), so cloning it is O(1) and a clone shares every node it did not change.
+//!
+//! That is what makes the read view cheap: the machine publishes a clone of its tables after
+//! each state change, and a write then copies only the O(log n) path to each entry it touches
+//! (and the entry itself), never the whole table: a registration of one broker does not copy
+//! the other 9,999 topics. Readers holding an older view keep seeing it, unchanged.
+//!
+//! The API is the subset of `BTreeMap`'s the route code uses, so the tables read as before;
+//! iteration is in key order, as `BTreeMap`'s, which keeps every answer and simulator trace
+//! deterministic.
+
+use std::borrow::Borrow;
+use std::fmt;
+
+use rpds::RedBlackTreeMapSync;
+
+/// An ordered, persistent, thread-safe map (see the module docs).
+pub struct Table<K, V>(RedBlackTreeMapSync<K, V>);
+
+impl<K: Ord, V> Clone for Table<K, V> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<K: Ord, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Self(RedBlackTreeMapSync::new_sync())
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> Table<K, V> {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value under `key`.
+    pub fn get<Q: ?Sized + Ord>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        self.0.get(key)
+    }
+
+    /// The value under `key`, to change in place (copying it first if a published view still
+    /// shares it).
+    pub fn get_mut<Q: ?Sized + Ord>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        self.0.get_mut(key)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key<Q: ?Sized + Ord>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.0.contains_key(key)
+    }
+
+    /// Inserts `value` under `key`, returning the value it replaced.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        let old = self.0.get(&key).cloned();
+        self.0.insert_mut(key, value);
+        old
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove<Q: ?Sized + Ord>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        let old = self.0.get(key).cloned()?;
+        self.0.remove_mut(key);
+        Some(old)
+    }
+
+    /// The value under `key`, inserted from `make` first if absent.
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        if !self.0.contains_key(&key) {
+            self.0.insert_mut(key.clone(), make());
+        }
+        match self.0.get_mut(&key) {
+            Some(v) => v,
+            None => unreachable_insert(),
+        }
+    }
+
+    /// Keeps the entries `keep` accepts; the others are removed, the kept ones not copied.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        let gone: Vec<K> = self
+            .0
+            .iter()
+            .filter(|(k, v)| !keep(k, v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in gone {
+            self.0.remove_mut(&k);
+        }
+    }
+
+    /// Applies `apply` to every value `needs` picks, in key order. Only those are copied:
+    /// `needs` looks at the shared value, so a walk over 10,000 topics that changes three
+    /// copies three.
+    pub fn update_where(
+        &mut self,
+        mut needs: impl FnMut(&K, &V) -> bool,
+        mut apply: impl FnMut(&K, &mut V),
+    ) {
+        let picked: Vec<K> = self
+            .0
+            .iter()
+            .filter(|(k, v)| needs(k, v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in picked {
+            if let Some(v) = self.0.get_mut(&k) {
+                apply(&k, v);
+            }
+        }
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.0.iter()
+    }
+
+    /// Keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.0.keys()
+    }
+
+    /// Values in key order.
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.0.values()
+    }
+
+    /// The entry with the least key.
+    pub fn first(&self) -> Option<(&K, &V)> {
+        self.0.first()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.0.size()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `self` and `other` are the same version: one is a clone of the other and neither
+    /// changed since. O(1); what route-body caches key their generation on.
+    pub fn same_as(&self, other: &Self) -> bool {
+        self.0.ptr_eq(&other.0)
+    }
+}
+
+/// `get_or_insert_with` found no entry it had just inserted: a broken map, not bad input.
+#[cold]
+fn unreachable_insert<V>() -> V {
+    unreachable!("rpds lost an entry inserted a line above")
+}
+
+impl<K: Ord + Clone, V: Clone> FromIterator<(K, V)> for Table<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut t = Self::new();
+        for (k, v) in iter {
+            t.0.insert_mut(k, v);
+        }
+        t
+    }
+}
+
+impl<K: Ord + Clone, V: Clone + PartialEq> PartialEq for Table<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<K: Ord + Clone + fmt::Debug, V: Clone + fmt::Debug> fmt::Debug for Table<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<'a, K: Ord + Clone, V: Clone> IntoIterator for &'a Table<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Box<dyn Iterator<Item = (&'a K, &'a V)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.0.iter())
+    }
+}
+
+/// `table[key]`, as `BTreeMap`'s: panics when `key` is absent. For tests and tools; the core
+/// itself uses [`Table::get`].
+impl<K: Ord + Clone + Borrow<Q>, Q: ?Sized + Ord, V: Clone> std::ops::Index<&Q> for Table<K, V> {
+    type Output = V;
+    fn index(&self, key: &Q) -> &V {
+        match self.0.get(key) {
+            Some(v) => v,
+            None => panic!("key not in table"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clone_is_a_version_that_later_writes_do_not_touch() {
+        let mut t: Table<String, Vec<u32>> =
+            (0..100).map(|i| (format!("t{i:03}"), vec![i])).collect();
+        let published = t.clone();
+        assert!(t.same_as(&published));
+        if let Some(v) = t.get_mut("t007") {
+            v.push(1);
+        }
+        t.remove("t008");
+        t.update_where(|_, v| v.first() == Some(&9), |_, v| v.clear());
+        t.retain(|k, _| k != "t010");
+        assert!(!t.same_as(&published));
+        assert_eq!(published.get("t007"), Some(&vec![7]));
+        assert_eq!(published.get("t008"), Some(&vec![8]));
+        assert_eq!(published.get("t009"), Some(&vec![9]));
+        assert_eq!(published.len(), 100);
+        assert_eq!(t.get("t007"), Some(&vec![7, 1]));
+        assert_eq!(t.get("t009"), Some(&vec![]));
+        assert_eq!(t.len(), 98);
+        assert_eq!(t.insert("t007".into(), vec![0]), Some(vec![7, 1]));
+        *t.get_or_insert_with("new".into(), Vec::new) = vec![5];
+        assert_eq!(t["new"], vec![5]);
+        let keys: Vec<&String> = t.keys().collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "iteration is in key order");
+    }
+}
