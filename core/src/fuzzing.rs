@@ -9,7 +9,7 @@ use crate::config::{parse_properties, NamesrvConfig};
 use crate::kv::KvConfig;
 use crate::protocol::bodies::{RegisterBrokerBody, TopicRouteData};
 use crate::protocol::RemotingCommand;
-use crate::{Input, NameServer, PreparedBody};
+use crate::{Dispatch, Effect, Input, NameServer, NoRouteBodies};
 
 /// Largest frame the fuzz targets allow (keeps allocations small).
 const FUZZ_MAX_FRAME: usize = 1 << 20;
@@ -153,12 +153,12 @@ pub fn machine(data: &[u8]) {
         let conn = usize::from(op >> 6) % 3;
         match op & 0x3f {
             0 => {
-                ns.handle(now, Input::Closed { conn: conn as u64 });
+                drive(&mut ns, now, Input::Closed { conn: conn as u64 });
             }
             1 => {
                 now += 1 + u64::from(*data.get(i).unwrap_or(&0)) * 1000;
                 i += 1;
-                ns.handle(now, Input::Tick);
+                drive(&mut ns, now, Input::Tick);
             }
             n => {
                 let len = usize::from(n) * 4;
@@ -169,19 +169,23 @@ pub fn machine(data: &[u8]) {
                     match decode_frame(&mut bufs[conn], FUZZ_MAX_FRAME) {
                         Ok(Some(cmd)) => {
                             let conn = conn as u64;
-                            // Connection 1 sends registrations decoded ahead, as the server
-                            // does; the others the plain way: both paths are fuzzed.
-                            let max = ns.config().max_inflated_register_body();
-                            let input = match PreparedBody::of(&cmd, max).filter(|_| conn == 1) {
-                                Some(body) => Input::PreparedRequest { conn, cmd, body },
-                                None => Input::Request { conn, cmd },
-                            };
-                            ns.handle(now, input);
+                            // Connection 1 goes the server's way (the read view answers reads
+                            // and decodes registrations ahead); the others straight to the
+                            // machine: both paths are fuzzed.
+                            if conn == 1 {
+                                if let Dispatch::Step(input) =
+                                    ns.view().accept(now, conn, cmd, &NoRouteBodies)
+                                {
+                                    drive(&mut ns, now, input);
+                                }
+                            } else {
+                                drive(&mut ns, now, Input::request(conn, cmd));
+                            }
                         }
                         Ok(None) => break,
                         Err(_) => {
                             bufs[conn].clear();
-                            ns.handle(now, Input::Closed { conn: conn as u64 });
+                            drive(&mut ns, now, Input::Closed { conn: conn as u64 });
                             break;
                         }
                     }
@@ -190,6 +194,24 @@ pub fn machine(data: &[u8]) {
         }
         if let Err(e) = ns.check_invariants() {
             panic!("invariant violated: {e}");
+        }
+    }
+}
+
+/// Steps the machine and completes every persistence it asks for (alternately failing, so
+/// both replies are exercised).
+fn drive(ns: &mut NameServer, now: u64, input: Input) {
+    let mut pending = vec![input];
+    while let Some(input) = pending.pop() {
+        for e in ns.step(now, input) {
+            if let Effect::Persist { ticket, .. } = e {
+                let result = if ticket % 2 == 0 {
+                    Ok(())
+                } else {
+                    Err("disk full".to_owned())
+                };
+                pending.push(Input::Persisted { ticket, result });
+            }
         }
     }
 }

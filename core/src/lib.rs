@@ -1,17 +1,24 @@
 //! namesrv-core: a sans-IO RocketMQ NameServer.
 //!
-//! Bytes in through [`codec`], typed requests in [`protocol`], one handler per request code in
-//! [`machine`] over the [`route`], [`kv`] and [`config`] state, effects out. No sockets, files,
-//! clocks or randomness: time is an argument.
+//! Bytes in through [`codec`], typed requests in [`protocol`]; [`NameServer::step`] takes an
+//! [`Input`] at a time `now` and returns [`Effect`]s; [`NameServer::view`] publishes a
+//! [`ReadView`] that answers the read-only codes from any thread. State: the [`route`] tables,
+//! the [`kv`] store, the [`config`]. No sockets, files, clocks, randomness or locks: time is
+//! an argument.
 
 pub mod acl;
 pub mod codec;
 pub mod config;
 pub mod fuzzing;
 pub mod kv;
-pub mod machine;
+mod machine;
 pub mod protocol;
 pub mod route;
-mod route_cache;
+mod view;
 
-pub use machine::{Effect, Input, NameServer, PreparedBody};
+pub use machine::{
+    route_dialect, topic_not_exist_remark, Effect, Input, KvOp, NameServer, Request, Stats,
+    StoreFile,
+};
+pub use protocol::RemotingCommand;
+pub use view::{Dispatch, NoRouteBodies, ReadView, RouteBodies};

@@ -449,16 +449,10 @@ impl Metrics {
                 request: name,
             })
             .observe(elapsed.as_secs_f64());
-        if reply_code == Some(response::SUCCESS) {
-            match code {
-                request::PUT_KV_CONFIG => self.kv_write("put"),
-                request::DELETE_KV_CONFIG => self.kv_write("delete"),
-                _ => {}
-            }
-        }
     }
 
-    fn kv_write(&self, op: &'static str) {
+    /// A KV write acknowledged (the core's `Effect::KvWritten`).
+    pub fn kv_write(&self, op: &'static str) {
         self.kv_writes.get_or_create(&OpLabel { op }).inc();
     }
 
@@ -555,11 +549,13 @@ mod tests {
     }
 
     #[test]
-    fn kv_writes_count_only_acknowledged_ones() {
+    fn kv_writes_are_counted_from_the_cores_effects() {
+        // The core emits `Effect::KvWritten` for acknowledged writes only (its tests hold
+        // that); a reply code alone no longer counts one.
         let m = Metrics::new();
         m.request(request::PUT_KV_CONFIG, Some(0), Duration::ZERO);
-        m.request(request::PUT_KV_CONFIG, Some(1), Duration::ZERO);
-        m.request(request::DELETE_KV_CONFIG, Some(0), Duration::ZERO);
+        m.kv_write("put");
+        m.kv_write("delete");
         let text = m.render(&Snapshot::default());
         assert!(
             text.contains("namesrv_kv_writes_total{op=\"put\"} 1\n"),

@@ -1,24 +1,27 @@
 //! The tokio shell: accept loop, one task per connection (read, answer, write), the timer at
 //! the core's next deadline, and the effects (replies, persistence, notifications, logs).
 //!
-//! Reads (route queries and the other read-only codes) take a shared read lock and run in
-//! parallel on every connection task; writes take the lock exclusively. A lock is never held
-//! across an `.await`.
+//! Every frame is offered to the current read view (`ReadView::accept`): reads are answered
+//! there, in parallel on every connection task, with no lock on the machine; the rest come
+//! back as the `Input` for `NameServer::step`, which runs under the machine's mutex. After
+//! each step the machine's new view is published. The shell never names a request code. A
+//! lock is never held across an `.await`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
+use namesrv_core::codec::fastjson::Dialect;
 use namesrv_core::codec::{decode_frame, encode_frame};
 use namesrv_core::config::NamesrvConfig;
 use namesrv_core::kv::KvConfig;
-use namesrv_core::protocol::{request, RemotingCommand};
-use namesrv_core::route::RouteEvent;
-use namesrv_core::{Effect, Input, NameServer, PreparedBody};
+use namesrv_core::protocol::RemotingCommand;
+use namesrv_core::route::{RemovalCause, RouteEvent};
+use namesrv_core::{Dispatch, Effect, Input, NameServer, ReadView, RouteBodies, StoreFile};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
@@ -39,9 +42,75 @@ const READ_BUFFER_KEEP: usize = 16 * 1024;
 /// How long a write may wait for a client to read its replies before the connection is closed.
 const WRITE_STALL: Duration = Duration::from_secs(30);
 
+/// Topics whose route bodies are kept at most; past it new bodies are not cached until the
+/// generation moves, so the cache holds a bounded share of memory.
+const MAX_CACHED_TOPICS: usize = 16_384;
+
+/// Encoded route bodies per topic and dialect, valid for one route generation (the core
+/// decides when that moves; see `namesrv_core::RouteBodies`).
+#[derive(Default)]
+struct BodyCache {
+    /// The generation the bodies were encoded under, and the bodies per topic and dialect.
+    inner: RwLock<(u64, TopicBodies)>,
+}
+
+/// Per topic: the legacy and the standard-JSON body.
+type TopicBodies = HashMap<String, [Option<Bytes>; 2]>;
+
+fn dialect_slot(dialect: Dialect) -> usize {
+    match dialect {
+        Dialect::Legacy => 0,
+        Dialect::Standard => 1,
+    }
+}
+
+impl RouteBodies for BodyCache {
+    fn get(&self, topic: &str, dialect: Dialect, generation: u64) -> Option<Bytes> {
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.0 != generation {
+            return None;
+        }
+        inner.1.get(topic)?.get(dialect_slot(dialect))?.clone()
+    }
+
+    fn put(&self, topic: &str, dialect: Dialect, generation: u64, body: Bytes) {
+        let mut inner = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.0 != generation {
+            if generation < inner.0 {
+                // Encoded from an older view than what is cached: drop it.
+                return;
+            }
+            *inner = (generation, HashMap::new());
+        }
+        if inner.1.len() >= MAX_CACHED_TOPICS && !inner.1.contains_key(topic) {
+            return;
+        }
+        let slots = inner.1.entry(topic.to_owned()).or_default();
+        if let Some(slot) = slots.get_mut(dialect_slot(dialect)) {
+            *slot = Some(body);
+        }
+    }
+}
+
+/// What [`Shared::run`] did.
+struct Stepped {
+    replies: Vec<(u64, RemotingCommand)>,
+    /// A `Closed` input removed brokers (worth an info line, not a debug one).
+    closed_brokers: bool,
+}
+
 /// State shared by every task.
 pub struct Shared {
-    machine: RwLock<NameServer>,
+    machine: Mutex<NameServer>,
+    /// The machine's read view as of its last step.
+    view: RwLock<Arc<ReadView>>,
+    bodies: BodyCache,
     epoch: Instant,
     /// Wakes the timer when the next deadline moved earlier than the one it sleeps toward.
     deadline_changed: Notify,
@@ -49,10 +118,9 @@ pub struct Shared {
     /// the machine's next deadline with it, so the timer is woken only when it must be, not on
     /// every registration.
     timer_deadline: AtomicU64,
-    /// Sequence number of the last snapshot handed out, and of the last one written.
-    /// Snapshots are numbered under the machine lock and written before the reply, so an
-    /// acknowledged change is on disk, and an older snapshot never overwrites a newer one.
-    persist_seq: AtomicU64,
+    /// Ticket of the last KV and config snapshot written. Tickets are numbered by the machine
+    /// and written before the reply goes out, so an acknowledged change is on disk, and an
+    /// older snapshot never overwrites a newer one.
     persisted: std::sync::Mutex<(u64, u64)>,
     connections: AtomicUsize,
     /// Open connections per source address, kept only with `serverMaxConnectionsPerAddress`.
@@ -61,8 +129,6 @@ pub struct Shared {
     kv_path: PathBuf,
     config_path: PathBuf,
     metrics: Metrics,
-    /// Set when shutdown begins: `/ready` answers 503 from then on.
-    shutting_down: AtomicBool,
 }
 
 impl Shared {
@@ -71,99 +137,122 @@ impl Shared {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn read_machine(&self) -> std::sync::RwLockReadGuard<'_, NameServer> {
-        self.machine
+    /// The current read view.
+    fn view(&self) -> Arc<ReadView> {
+        self.view
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
-    fn write_machine(&self) -> std::sync::RwLockWriteGuard<'_, NameServer> {
+    fn lock_machine(&self) -> std::sync::MutexGuard<'_, NameServer> {
         self.machine
-            .write()
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Runs an input through the machine and carries out its effects. Replies are returned.
-    fn handle(&self, input: Input) -> Vec<(u64, RemotingCommand)> {
-        let now = self.now();
-        let (effects, seq, next) = {
-            let mut m = self.write_machine();
-            let fx = m.handle(now, input);
-            (
-                fx,
-                self.persist_seq.fetch_add(1, Ordering::Relaxed) + 1,
-                m.next_deadline(),
-            )
-        };
-        if next.unwrap_or(u64::MAX) < self.timer_deadline.load(Ordering::SeqCst) {
-            self.deadline_changed.notify_one();
-        }
+    /// Runs an input through the machine, publishes its new view and carries out the effects
+    /// (persisting what it asks, and reporting that back, until nothing is left). Replies are
+    /// returned.
+    pub(crate) fn step(&self, input: Input) -> Vec<(u64, RemotingCommand)> {
+        self.run(input).replies
+    }
+
+    /// [`Self::step`], also telling whether a connection's close removed brokers.
+    fn run(&self, input: Input) -> Stepped {
         let mut replies = Vec::new();
-        let mut persist_error: Option<String> = None;
-        for e in effects {
-            match e {
-                Effect::Reply { conn, cmd } => replies.push((conn, cmd)),
-                Effect::PersistKv { json } => {
-                    if let Err(e) = self.persist(seq, true, &json) {
-                        persist_error = Some(e);
-                    }
-                }
-                Effect::PersistConfig { text } => {
-                    if let Err(e) = self.persist(seq, false, &text) {
-                        persist_error = Some(e);
-                    }
-                }
-                Effect::NotifyBroker { broker_addr, cmd } => {
-                    tokio::spawn(notify_broker(broker_addr, cmd));
-                }
-                Effect::Route(ev) => {
-                    self.metrics.route_event(&ev);
-                    log_route_event(&ev);
-                }
-                Effect::AuthFailed { conn, code, error } => {
-                    self.metrics.auth_failure(error.kind());
-                    // Never the secret; the access key is an identifier, not a credential.
-                    warn!(
-                        conn,
-                        code,
-                        kind = error.kind(),
-                        access_key = error.access_key().unwrap_or("-"),
-                        "request refused: bad or missing ACL signature"
-                    );
+        let mut closed_brokers = false;
+        let mut next_input = Some(input);
+        while let Some(input) = next_input.take() {
+            let now = self.now();
+            let (effects, next) = {
+                let mut m = self.lock_machine();
+                let fx = m.step(now, input);
+                let view = Arc::new(m.view());
+                *self
+                    .view
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = view;
+                (fx, m.next_deadline())
+            };
+            if next.unwrap_or(u64::MAX) < self.timer_deadline.load(Ordering::SeqCst) {
+                self.deadline_changed.notify_one();
+            }
+            for e in effects {
+                closed_brokers |= matches!(
+                    e,
+                    Effect::Route(RouteEvent::BrokerRemoved {
+                        cause: RemovalCause::ConnectionClosed,
+                        ..
+                    })
+                );
+                if let Some(persisted) = self.effect(e, &mut replies) {
+                    // One request persists one file at most; its reply waits for this.
+                    next_input = Some(persisted);
                 }
             }
         }
-        // A change that is not on disk is not acknowledged as durable.
-        if let Some(e) = persist_error {
-            for (_, reply) in replies.iter_mut() {
-                if reply.code == namesrv_core::protocol::response::SUCCESS {
-                    reply.code = namesrv_core::protocol::response::SYSTEM_ERROR;
-                    reply.remark = Some(format!("applied in memory but not persisted: {e}"));
-                }
+        Stepped {
+            replies,
+            closed_brokers,
+        }
+    }
+
+    /// Carries out one effect; a persistence returns the input that reports it.
+    fn effect(&self, e: Effect, replies: &mut Vec<(u64, RemotingCommand)>) -> Option<Input> {
+        match e {
+            Effect::Reply { conn, cmd } => replies.push((conn, cmd)),
+            Effect::Persist {
+                ticket,
+                file,
+                content,
+            } => {
+                let result = self.persist(ticket, file, &content);
+                return Some(Input::Persisted { ticket, result });
+            }
+            Effect::NotifyBroker { broker_addr, cmd } => {
+                tokio::spawn(notify_broker(broker_addr, cmd));
+            }
+            Effect::Route(ev) => {
+                self.metrics.route_event(&ev);
+                log_route_event(&ev);
+            }
+            Effect::KvWritten { op } => self.metrics.kv_write(op.as_str()),
+            Effect::AuthFailed { conn, code, error } => {
+                self.metrics.auth_failure(error.kind());
+                // Never the secret; the access key is an identifier, not a credential.
+                warn!(
+                    conn,
+                    code,
+                    kind = error.kind(),
+                    access_key = error.access_key().unwrap_or("-"),
+                    "request refused: bad or missing ACL signature"
+                );
             }
         }
-        replies
+        None
     }
 
     /// Writes a snapshot unless a newer one of the same file was written already.
-    fn persist(&self, seq: u64, kv: bool, content: &str) -> Result<(), String> {
+    fn persist(&self, ticket: u64, file: StoreFile, content: &str) -> Result<(), String> {
         let mut last = self
             .persisted
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let kv = file == StoreFile::Kv;
         let (slot, path) = if kv {
             (&mut last.0, &self.kv_path)
         } else {
             (&mut last.1, &self.config_path)
         };
-        if *slot > seq {
+        if *slot > ticket {
             return Ok(());
         }
         let written = persist::write_atomic(path, content.as_bytes());
         self.metrics.persisted(kv, written.is_ok());
         match written {
             Ok(()) => {
-                *slot = seq;
+                *slot = ticket;
                 debug!(path = %path.display(), "persisted");
                 Ok(())
             }
@@ -184,30 +273,21 @@ impl Shared {
         reply
     }
 
-    /// Answers one request: from a shared read lock when possible, else through `handle`.
+    /// Answers one request: the current view answers reads; the rest go through `step`.
     fn answer(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand> {
-        if NameServer::is_read_only(cmd.code) {
-            let now = self.now();
-            if let Some(reply) = self.read_machine().query(now, &cmd) {
-                if cmd.code == request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER {
-                    debug!(conn, "GET_ALL_TOPIC_LIST_FROM_NAMESERVER");
-                }
-                return Some(reply);
-            }
-        }
         let opaque = cmd.opaque;
-        // A registration's body is decoded here, before the write lock, so that registrations
-        // arriving together decode in parallel and the lock is held for the table update only.
-        let input = if cmd.code == request::REGISTER_BROKER {
-            let max_inflated = self.read_machine().config().max_inflated_register_body();
-            match PreparedBody::of(&cmd, max_inflated) {
-                Some(body) => Input::PreparedRequest { conn, cmd, body },
-                None => Input::Request { conn, cmd },
+        let replies = match self.view().accept(self.now(), conn, cmd, &self.bodies) {
+            Dispatch::Done(effects) => {
+                let mut replies = Vec::new();
+                for e in effects {
+                    // A read persists nothing, so nothing comes back.
+                    let _ = self.effect(e, &mut replies);
+                }
+                replies
             }
-        } else {
-            Input::Request { conn, cmd }
+            Dispatch::Step(input) => self.step(input),
         };
-        self.handle(input)
+        replies
             .into_iter()
             .find(|(c, r)| *c == conn && r.opaque == opaque)
             .map(|(_, r)| r)
@@ -278,57 +358,33 @@ impl Drop for Slot {
 // --- what the HTTP port shows --------------------------------------------------------------------
 
 impl Shared {
-    /// `/metrics`: the counters plus gauges read from the tables now.
+    /// `/metrics`: the counters plus gauges read from the current view.
     pub(crate) fn metrics_text(&self) -> String {
-        let ready = self.readiness().is_ok();
-        let snap = {
-            let m = self.read_machine();
-            let route = m.route();
-            Snapshot {
-                brokers_live: route.broker_live_table().len(),
-                broker_groups: route.broker_addr_table().len(),
-                clusters: route.cluster_addr_table().len(),
-                topics: route.topic_queue_table().len(),
-                queue_entries: route.topic_queue_table().values().map(|q| q.len()).sum(),
-                connections: self.connections.load(Ordering::Relaxed),
-                kv_namespaces: m.kv().table().len(),
-                kv_entries: m.kv().table().values().map(|t| t.len()).sum(),
-                ready,
-            }
+        let view = self.view();
+        let stats = view.stats();
+        let snap = Snapshot {
+            brokers_live: stats.brokers_live,
+            broker_groups: stats.broker_groups,
+            clusters: stats.clusters,
+            topics: stats.topics,
+            queue_entries: stats.queue_entries,
+            connections: self.connections.load(Ordering::Relaxed),
+            kv_namespaces: stats.kv_namespaces,
+            kv_entries: stats.kv_entries,
+            ready: view.readiness(self.now()).is_ok(),
         };
         self.metrics.render(&snap)
     }
 
-    /// `/ready`: not while `needWaitForService` holds route queries back (the same test the
-    /// core applies to GET_ROUTEINFO_BY_TOPIC), nor once shutdown has begun.
+    /// `/ready`: the core's readiness (`needWaitForService` from the machine's start,
+    /// shutdown begun).
     pub(crate) fn readiness(&self) -> Result<(), String> {
-        if self.shutting_down.load(Ordering::Relaxed) {
-            return Err("shutting down".into());
-        }
-        let (need_wait, wait_seconds) = {
-            let m = self.read_machine();
-            let c = m.config();
-            (c.need_wait_for_service, c.wait_seconds_for_service)
-        };
-        if need_wait {
-            // The machine was created at time 0 of this clock.
-            let wait = u64::try_from(wait_seconds)
-                .unwrap_or(0)
-                .saturating_mul(1000);
-            let now = self.now();
-            if now < wait {
-                let left = (wait - now).div_ceil(1000);
-                return Err(format!(
-                    "waiting for service (needWaitForService), {left} s left"
-                ));
-            }
-        }
-        Ok(())
+        self.view().readiness(self.now())
     }
 
     /// `/rocketmq/nsaddr`: the configured `httpNsaddr`, trimmed.
     pub(crate) fn nsaddr(&self) -> String {
-        self.read_machine().config().http_nsaddr.trim().to_owned()
+        self.view().config().http_nsaddr.trim().to_owned()
     }
 }
 
@@ -421,16 +477,19 @@ impl Server {
                 None => None,
             };
         let epoch = Instant::now();
+        // The machine starts at time 0 of the shell's clock (`Shared::now`).
         let mut machine = NameServer::new(config.clone(), kv, 0);
         if config.acl_enable {
             machine.set_accounts(load_accounts(&config.acl_file)?);
         }
+        let view = Arc::new(machine.view());
         let shared = Arc::new(Shared {
-            machine: RwLock::new(machine),
+            machine: Mutex::new(machine),
+            view: RwLock::new(view),
+            bodies: BodyCache::default(),
             epoch,
             deadline_changed: Notify::new(),
             timer_deadline: AtomicU64::new(u64::MAX),
-            persist_seq: AtomicU64::new(0),
             persisted: std::sync::Mutex::new((0, 0)),
             connections: AtomicUsize::new(0),
             per_address: std::sync::Mutex::new(HashMap::new()),
@@ -438,7 +497,6 @@ impl Server {
             kv_path: PathBuf::from(&config.kv_config_path),
             config_path: PathBuf::from(&config.config_store_path),
             metrics: Metrics::new(),
-            shutting_down: AtomicBool::new(false),
         });
         Ok(Self {
             shared,
@@ -541,9 +599,8 @@ impl Server {
             }
         }
         info!("shutting down: no new connections");
-        shared.shutting_down.store(true, Ordering::Relaxed);
         drop(listener);
-        shared.handle(Input::ShutdownStarted);
+        shared.step(Input::ShutdownStarted);
         let _ = stop_tx.send(true);
         let wait =
             Duration::from_secs(u64::try_from(config.shutdown_wait_time_seconds).unwrap_or(30));
@@ -554,14 +611,9 @@ impl Server {
         })
         .await;
         // Every acknowledged change is already on disk; write the final state once more.
-        let (json, seq) = {
-            let m = shared.read_machine();
-            (
-                m.kv().to_json(),
-                shared.persist_seq.fetch_add(1, Ordering::Relaxed) + 1,
-            )
-        };
-        let _ = shared.persist(seq, true, &json);
+        // Under the newest ticket: nothing comes after it.
+        let json = shared.view().kv().to_json();
+        let _ = shared.persist(u64::MAX, StoreFile::Kv, &json);
         let _ = http_stop_tx.send(true);
         info!("stopped");
     }
@@ -592,7 +644,7 @@ async fn timer(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         // MAX while reading: a write that lands meanwhile sees it and wakes us (a Notify
         // keeps one wake-up for a task not waiting yet), so no earlier deadline is missed.
         shared.timer_deadline.store(u64::MAX, Ordering::SeqCst);
-        let next = shared.read_machine().next_deadline();
+        let next = shared.view().next_deadline();
         shared
             .timer_deadline
             .store(next.unwrap_or(u64::MAX), Ordering::SeqCst);
@@ -605,8 +657,8 @@ async fn timer(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {
-                if shared.read_machine().needs_tick(shared.now()) {
-                    shared.handle(Input::Tick);
+                if shared.view().needs_tick(shared.now()) {
+                    shared.step(Input::Tick);
                 }
             }
             _ = shared.deadline_changed.notified() => {}
@@ -726,12 +778,8 @@ async fn connection(
         }
     };
     shared.metrics.connection_closed(cause);
-    let had_brokers = !shared
-        .read_machine()
-        .route()
-        .live_entries_on(conn)
-        .is_empty();
-    shared.handle(Input::Closed { conn });
+    // What the close removed, from the machine's own account of it.
+    let had_brokers = shared.run(Input::Closed { conn }).closed_brokers;
     if had_brokers {
         info!(conn, %peer, reason, "broker connection closed");
     } else {
@@ -892,19 +940,17 @@ mod tests {
             assert!(shared.metrics_text().contains("\nnamesrv_ready 0\n"));
 
             // The wait is read live, as the core reads it for route queries.
-            let update = RemotingCommand::request(request::UPDATE_NAMESRV_CONFIG)
-                .with_body("needWaitForService=false\n");
-            let replies = shared.handle(Input::Request {
-                conn: 1,
-                cmd: update,
-            });
+            let update =
+                RemotingCommand::request(namesrv_core::protocol::request::UPDATE_NAMESRV_CONFIG)
+                    .with_body("needWaitForService=false\n");
+            let replies = shared.step(Input::request(1, update));
             assert_eq!(replies.first().map(|(_, r)| r.code), Some(0));
             assert_eq!(shared.readiness(), Ok(()));
             assert_eq!(http::route(&shared, "GET", "/ready").status, 200);
             assert!(shared.metrics_text().contains("\nnamesrv_ready 1\n"));
 
             // Once shutdown begins: 503, while /health stays 200.
-            shared.shutting_down.store(true, Ordering::Relaxed);
+            shared.step(Input::ShutdownStarted);
             let r = http::route(&shared, "GET", "/ready");
             assert_eq!(
                 (r.status, r.body.as_str()),

@@ -18,7 +18,7 @@ use namesrv_core::protocol::bodies::{
     TopicRouteData,
 };
 use namesrv_core::protocol::{flag, request, response, RemotingCommand};
-use namesrv_core::{Effect, Input, NameServer};
+use namesrv_core::{Dispatch, Effect, Input, NameServer, NoRouteBodies};
 
 /// splitmix64: tiny, fast, and the same on every platform.
 #[derive(Clone, Debug)]
@@ -121,6 +121,10 @@ struct Sim {
     record: bool,
     hash: u64,
     expiries: usize,
+    /// Reads answered by the view (every eighth is also asked of the machine).
+    reads: u64,
+    /// The first read the view and the machine answered differently.
+    view_mismatch: Option<String>,
 }
 
 fn fnv(hash: u64, bytes: &[u8]) -> u64 {
@@ -181,6 +185,8 @@ impl Sim {
             record,
             hash: 0xcbf2_9ce4_8422_2325,
             expiries: 0,
+            reads: 0,
+            view_mismatch: None,
         }
     }
 
@@ -192,23 +198,64 @@ impl Sim {
         }
     }
 
+    /// Steps the machine, completing any persistence it asks for, and logs the effects.
     fn feed(&mut self, input: Input) -> Vec<Effect> {
-        let fx = self.ns.handle(self.now, input);
-        for e in &fx {
+        let mut fx = self.ns.step(self.now, input);
+        let mut i = 0;
+        while i < fx.len() {
+            if let Some(Effect::Persist { ticket, .. }) = fx.get(i) {
+                let ticket = *ticket;
+                let more = self.ns.step(
+                    self.now,
+                    Input::Persisted {
+                        ticket,
+                        result: Ok(()),
+                    },
+                );
+                fx.extend(more);
+            }
+            i += 1;
+        }
+        self.log_effects(&fx);
+        fx
+    }
+
+    fn log_effects(&mut self, fx: &[Effect]) {
+        for e in fx {
             let line = format!("  {e:?}");
             self.hash = fnv(self.hash, line.as_bytes());
             if self.record {
                 let _ = writeln!(self.trace, "{line}");
             }
         }
-        fx
     }
 
     fn call(&mut self, conn: u64, mut cmd: RemotingCommand) -> Option<RemotingCommand> {
         self.opaque += 1;
         cmd.opaque = self.opaque;
         let oneway = cmd.is_oneway();
-        let fx = self.feed(Input::Request { conn, cmd });
+        // The server's way: the read view answers reads, the rest go to the machine. Every
+        // eighth read is also asked of the machine, which must answer it the same.
+        let fx = match self
+            .ns
+            .view()
+            .accept(self.now, conn, cmd.clone(), &NoRouteBodies)
+        {
+            Dispatch::Done(fx) => {
+                self.reads += 1;
+                if self.reads.is_multiple_of(8) {
+                    let by_machine = self.ns.clone().step(self.now, Input::request(conn, cmd));
+                    if fx != by_machine && self.view_mismatch.is_none() {
+                        self.view_mismatch = Some(format!(
+                            "the read view and step() disagree\n  view    {fx:?}\n  machine {by_machine:?}"
+                        ));
+                    }
+                }
+                self.log_effects(&fx);
+                fx
+            }
+            Dispatch::Step(input) => self.feed(input),
+        };
         if oneway {
             return None;
         }
@@ -471,7 +518,10 @@ impl Sim {
 
     fn check(&mut self) -> Result<(), String> {
         self.ns.check_invariants()?;
-        if self.ns.needs_tick(self.now) {
+        if let Some(m) = self.view_mismatch.take() {
+            return Err(m);
+        }
+        if self.ns.view().needs_tick(self.now) {
             return Err("a deadline at or before now is still pending".into());
         }
         // Membership: every group's addresses are exactly the model's live members.

@@ -12,7 +12,7 @@ use namesrv_core::protocol::bodies::{
     TopicConfigWrapper, TopicRouteData,
 };
 use namesrv_core::protocol::{flag, request, response, RemotingCommand};
-use namesrv_core::{Effect, Input, NameServer, PreparedBody};
+use namesrv_core::{Dispatch, Effect, Input, NameServer, NoRouteBodies, Request};
 use serde_json::Value;
 
 /// A topic config as Apache's tests build them: r = w = 8, perm 6.
@@ -203,9 +203,29 @@ impl Harness {
         }
     }
 
-    /// Feeds an input, checks invariants, returns the effects of this step.
+    /// Feeds an input, checks invariants, returns the effects of this step. Persistence the
+    /// machine asks for succeeds at once (its `Input::Persisted` is fed back here, and the
+    /// effects of both steps are returned together); see [`Self::step_only`] to hold it.
     pub fn step(&mut self, input: Input) -> Vec<Effect> {
-        let fx = self.ns.handle(self.now, input);
+        let mut fx = self.step_only(input);
+        let mut i = 0;
+        while i < fx.len() {
+            if let Some(Effect::Persist { ticket, .. }) = fx.get(i) {
+                let ticket = *ticket;
+                let more = self.step_only(Input::Persisted {
+                    ticket,
+                    result: Ok(()),
+                });
+                fx.extend(more);
+            }
+            i += 1;
+        }
+        fx
+    }
+
+    /// One step, its persistence left unreported.
+    pub fn step_only(&mut self, input: Input) -> Vec<Effect> {
+        let fx = self.ns.step(self.now, input);
         if let Err(e) = self.ns.check_invariants() {
             panic!(
                 "invariant violated at t={}: {e}\ntables: {:#?}",
@@ -227,27 +247,32 @@ impl Harness {
         cmd.opaque = self.next_opaque;
         self.next_opaque += 1;
         let opaque = cmd.opaque;
-        // Reads must answer the same from `&self` as through `handle`.
-        let via_query = self.ns.query(self.now, &cmd);
-        // Asked again, it may come from the route cache: it must read the same.
-        let again = self.ns.query(self.now, &cmd);
-        assert_eq!(via_query, again, "a cached read differs from the first");
-        // Registrations go the way the server sends them: body decoded ahead (the
-        // simulator's schedules cover the plain `Input::Request` path).
-        let max_inflated = self.ns.config().max_inflated_register_body();
-        let input = match PreparedBody::of(&cmd, max_inflated) {
-            Some(body) => Input::PreparedRequest { conn, cmd, body },
-            None => Input::Request { conn, cmd },
+        // Every frame goes the server's way: offered to the read view, which answers reads
+        // and hands the rest (a registration's body decoded ahead) to the machine.
+        let view = self.ns.view();
+        let reply_in = |fx: Vec<Effect>| {
+            fx.into_iter().find_map(|e| match e {
+                Effect::Reply { conn: c, cmd } if c == conn && cmd.opaque == opaque => Some(cmd),
+                _ => None,
+            })
         };
-        let fx = self.step(input);
-        let reply = fx.into_iter().find_map(|e| match e {
-            Effect::Reply { conn: c, cmd } if c == conn && cmd.opaque == opaque => Some(cmd),
-            _ => None,
-        });
-        if let Some(q) = via_query {
-            assert_eq!(Some(&q), reply.as_ref(), "query() and handle() disagree");
+        match view.accept(self.now, conn, cmd.clone(), &NoRouteBodies) {
+            Dispatch::Done(fx) => {
+                self.effects.extend(fx.iter().cloned());
+                let by_view = reply_in(fx);
+                // The machine answers a read exactly as its view does.
+                let by_machine = reply_in(self.ns.clone().step(
+                    self.now,
+                    Input::Request {
+                        conn,
+                        request: Request::new(cmd),
+                    },
+                ));
+                assert_eq!(by_view, by_machine, "the read view and step() disagree");
+                by_view
+            }
+            Dispatch::Step(input) => reply_in(self.step(input)),
         }
-        reply
     }
 
     /// Sends and expects a reply.

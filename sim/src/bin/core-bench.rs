@@ -14,7 +14,7 @@ use namesrv_core::protocol::bodies::{
     DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigWrapper,
 };
 use namesrv_core::protocol::{request, RemotingCommand};
-use namesrv_core::{Input, NameServer};
+use namesrv_core::{Input, NameServer, NoRouteBodies};
 
 fn register(name: &str, addr: &str, counter: i64, topics: usize) -> RemotingCommand {
     let body = RegisterBrokerBody {
@@ -62,12 +62,12 @@ fn bench(label: &str, iters: u32, mut f: impl FnMut(u32)) {
 fn main() {
     let mut ns = NameServer::new(NamesrvConfig::default(), KvConfig::new(), 0);
     for b in 0..100 {
-        ns.handle(
+        ns.step(
             0,
-            Input::Request {
-                conn: b,
-                cmd: register(&format!("broker-{b}"), &format!("10.0.{b}.1:10911"), 1, 100),
-            },
+            Input::request(
+                b,
+                register(&format!("broker-{b}"), &format!("10.0.{b}.1:10911"), 1, 100),
+            ),
         );
     }
     let routes: Vec<RemotingCommand> = (0..100)
@@ -76,35 +76,36 @@ fn main() {
                 .with_ext("topic", format!("Topic{t}"))
         })
         .collect();
+    let view = ns.view();
     bench(
-        "route query, 100 groups per topic, via handle(&mut)",
+        "route query, 100 groups per topic, via step(&mut)",
         2_000,
         |i| {
             let cmd = routes[(i % 100) as usize].clone();
-            std::hint::black_box(ns.handle(1, Input::Request { conn: 999, cmd }));
+            std::hint::black_box(ns.step(1, Input::request(999, cmd)));
         },
     );
     bench(
-        "route query, 100 groups per topic, via query(&self)",
+        "route query, 100 groups per topic, via the read view",
         2_000,
         |i| {
-            std::hint::black_box(ns.query(1, &routes[(i % 100) as usize]));
+            let cmd = routes[(i % 100) as usize].clone();
+            std::hint::black_box(view.accept(1, 999, cmd, &NoRouteBodies));
         },
     );
 
     let mut small = NameServer::new(NamesrvConfig::default(), KvConfig::new(), 0);
-    small.handle(
+    small.step(
         0,
-        Input::Request {
-            conn: 1,
-            cmd: register("broker-a", "10.0.0.1:10911", 1, 100),
-        },
+        Input::request(1, register("broker-a", "10.0.0.1:10911", 1, 100)),
     );
+    let small_view = small.view();
     bench(
-        "route query, 1 group per topic, via query(&self)",
+        "route query, 1 group per topic, via the read view",
         200_000,
         |i| {
-            std::hint::black_box(small.query(1, &routes[(i % 100) as usize]));
+            let cmd = routes[(i % 100) as usize].clone();
+            std::hint::black_box(small_view.accept(1, 999, cmd, &NoRouteBodies));
         },
     );
 
@@ -113,13 +114,7 @@ fn main() {
         "register 100 topics, unchanged DataVersion (heartbeat)",
         20_000,
         |_| {
-            std::hint::black_box(small.handle(
-                2,
-                Input::Request {
-                    conn: 1,
-                    cmd: same.clone(),
-                },
-            ));
+            std::hint::black_box(small.step(2, Input::request(1, same.clone())));
         },
     );
     let changed: Vec<RemotingCommand> = (0..64)
@@ -130,7 +125,7 @@ fn main() {
         20_000,
         |i| {
             let cmd = changed[(i % 64) as usize].clone();
-            std::hint::black_box(small.handle(3, Input::Request { conn: 1, cmd }));
+            std::hint::black_box(small.step(3, Input::request(1, cmd)));
         },
     );
 }

@@ -251,7 +251,7 @@ fn deviation_config_control_character_refused() {
     assert!(!h
         .effects
         .iter()
-        .any(|e| matches!(e, namesrv_core::Effect::PersistConfig { .. })));
+        .any(|e| matches!(e, namesrv_core::Effect::Persist { .. })));
 }
 
 /// Deviation 7: When a group's last address goes, its name leaves every cluster's set (Java: only
@@ -369,7 +369,7 @@ fn deviation_zlib_body_inflated_without_compressed_flag() {
     assert!(h.route("U").is_some());
 }
 
-/// A body decoded ahead (`Input::PreparedRequest`, as the server sends registrations) under
+/// A body decoded ahead (`Request::prepare`, as the read view does for the server) under
 /// another inflation limit than the one in force is decoded again under the one in force.
 #[test]
 fn prepared_body_under_another_limit_is_decoded_again() {
@@ -383,12 +383,9 @@ fn prepared_body_under_another_limit_is_decoded_again() {
         .compressed(true)
         .command();
     // Decoded under the default 64 MiB: it inflates fine there.
-    let body = namesrv_core::PreparedBody::of(&big, 64 << 20).expect("a registration");
-    let fx = h.step(namesrv_core::Input::PreparedRequest {
-        conn: 1,
-        cmd: big.clone(),
-        body,
-    });
+    let request = namesrv_core::Request::prepare(big.clone(), 64 << 20);
+    assert!(request.is_prepared(), "a registration");
+    let fx = h.step(namesrv_core::Input::Request { conn: 1, request });
     let reply = fx
         .iter()
         .find_map(|e| match e {
@@ -409,12 +406,8 @@ fn prepared_body_under_another_limit_is_decoded_again() {
     assert!(h.ns.route().broker_live_table().is_empty());
 
     // Decoded under the limit in force, it is refused the same way.
-    let body = namesrv_core::PreparedBody::of(&big, 4096).expect("a registration");
-    let fx = h.step(namesrv_core::Input::PreparedRequest {
-        conn: 1,
-        cmd: big,
-        body,
-    });
+    let request = namesrv_core::Request::prepare(big, 4096);
+    let fx = h.step(namesrv_core::Input::Request { conn: 1, request });
     assert!(fx.iter().any(|e| matches!(
         e,
         namesrv_core::Effect::Reply { cmd, .. } if cmd.code == response::SYSTEM_ERROR

@@ -50,7 +50,8 @@ fn kv_config_manager_test_put_kv_config() {
     // Every put is persisted.
     assert!(h.effects.iter().any(|e| matches!(
         e,
-        namesrv_core::Effect::PersistKv { json } if json.contains(r#""UnitTest":"test""#)
+        namesrv_core::Effect::Persist { file: namesrv_core::StoreFile::Kv, content, .. }
+            if content.contains(r#""UnitTest":"test""#)
     )));
     // And a broker's registration returns the ORDER_TOPIC_CONFIG table.
     let reply = reg_ok(
