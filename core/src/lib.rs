@@ -9,6 +9,7 @@
 pub mod acl;
 pub mod codec;
 pub mod config;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod kv;
 mod machine;
