@@ -137,14 +137,56 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
-/// A connection's byte stream.
-enum Stream {
+/// A connection's byte stream, plain or TLS.
+pub enum Stream {
+    /// Plain TCP.
     Plain(TcpStream),
+    /// TLS over TCP (the handshake happens with the first write).
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
 }
 
+/// Connects to `addr` (`host:port`) over `transport`, trying each resolved address in turn.
+/// Over TLS the server name checked is the host part of `addr`.
+pub fn open_stream(
+    addr: &str,
+    timeout: Duration,
+    transport: &Transport,
+) -> Result<Stream, CallError> {
+    let resolved: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| CallError::Unreachable(format!("{addr}: {e}")))?
+        .collect();
+    let mut last = format!("{addr}: resolves to no address");
+    for sa in resolved {
+        match TcpStream::connect_timeout(&sa, timeout) {
+            Ok(tcp) => {
+                let _ = tcp.set_nodelay(true);
+                return match transport {
+                    Transport::Plain => Ok(Stream::Plain(tcp)),
+                    Transport::Tls(config) => {
+                        let host = addr
+                            .rsplit_once(':')
+                            .map_or(addr, |(h, _)| h)
+                            .trim_start_matches('[')
+                            .trim_end_matches(']');
+                        let name = ServerName::try_from(host.to_owned()).map_err(|e| {
+                            CallError::Unreachable(format!("{addr}: server name: {e}"))
+                        })?;
+                        let conn = ClientConnection::new(config.clone(), name)
+                            .map_err(|e| CallError::Unreachable(format!("{addr}: TLS: {e}")))?;
+                        Ok(Stream::Tls(Box::new(StreamOwned::new(conn, tcp))))
+                    }
+                };
+            }
+            Err(e) => last = format!("{addr}: {e}"),
+        }
+    }
+    Err(CallError::Unreachable(last))
+}
+
 impl Stream {
-    fn tcp(&self) -> &TcpStream {
+    /// The TCP socket underneath.
+    pub fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(s) => s,
             Stream::Tls(s) => &s.sock,
@@ -200,43 +242,13 @@ impl AdminClient {
         timeout: Duration,
         transport: &Transport,
     ) -> Result<Self, CallError> {
-        let resolved: Vec<SocketAddr> = addr
-            .to_socket_addrs()
-            .map_err(|e| CallError::Unreachable(format!("{addr}: {e}")))?
-            .collect();
-        let mut last = format!("{addr}: resolves to no address");
-        for sa in resolved {
-            match TcpStream::connect_timeout(&sa, timeout) {
-                Ok(tcp) => {
-                    let _ = tcp.set_nodelay(true);
-                    let stream = match transport {
-                        Transport::Plain => Stream::Plain(tcp),
-                        Transport::Tls(config) => {
-                            let host = addr
-                                .rsplit_once(':')
-                                .map_or(addr, |(h, _)| h)
-                                .trim_start_matches('[')
-                                .trim_end_matches(']');
-                            let name = ServerName::try_from(host.to_owned()).map_err(|e| {
-                                CallError::Unreachable(format!("{addr}: server name: {e}"))
-                            })?;
-                            let conn = ClientConnection::new(config.clone(), name)
-                                .map_err(|e| CallError::Unreachable(format!("{addr}: TLS: {e}")))?;
-                            Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
-                        }
-                    };
-                    return Ok(Self {
-                        addr: addr.to_owned(),
-                        stream,
-                        buf: BytesMut::new(),
-                        next_opaque: 1,
-                        timeout,
-                    });
-                }
-                Err(e) => last = format!("{addr}: {e}"),
-            }
-        }
-        Err(CallError::Unreachable(last))
+        Ok(Self {
+            addr: addr.to_owned(),
+            stream: open_stream(addr, timeout, transport)?,
+            buf: BytesMut::new(),
+            next_opaque: 1,
+            timeout,
+        })
     }
 
     pub fn addr(&self) -> &str {

@@ -8,54 +8,12 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use namesrv::admin::{CallError, Transport};
+use namesrv::admin::{open_stream, CallError, Stream, Transport};
 use namesrv_core::codec::{decode_frame, encode_to_bytes, DEFAULT_MAX_FRAME};
 use namesrv_core::protocol::RemotingCommand;
-use rustls::pki_types::ServerName;
-use rustls::{ClientConnection, StreamOwned};
-
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
-}
-
-impl Stream {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => &s.sock,
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
-        }
-    }
-}
 
 /// One connection; `timeout` bounds the connect and every wait for a reply.
 pub struct Pipeline {
@@ -75,49 +33,19 @@ impl Pipeline {
         timeout: Duration,
         transport: &Transport,
     ) -> Result<Self, CallError> {
-        let unreachable = |e: String| CallError::Unreachable(format!("{addr}: {e}"));
-        let resolved: Vec<SocketAddr> = addr
-            .to_socket_addrs()
-            .map_err(|e| unreachable(e.to_string()))?
-            .collect();
-        let mut last = unreachable("resolves to no address".into());
-        for sa in resolved {
-            let tcp = match TcpStream::connect_timeout(&sa, timeout) {
-                Ok(tcp) => tcp,
-                Err(e) => {
-                    last = unreachable(e.to_string());
-                    continue;
-                }
-            };
-            let _ = tcp.set_nodelay(true);
-            tcp.set_write_timeout(Some(timeout))
-                .and_then(|()| tcp.set_read_timeout(Some(timeout)))
-                .map_err(|e| unreachable(e.to_string()))?;
-            let stream = match transport {
-                Transport::Plain => Stream::Plain(tcp),
-                Transport::Tls(config) => {
-                    let host = addr
-                        .rsplit_once(':')
-                        .map_or(addr, |(h, _)| h)
-                        .trim_start_matches('[')
-                        .trim_end_matches(']');
-                    let name = ServerName::try_from(host.to_owned())
-                        .map_err(|e| unreachable(format!("server name: {e}")))?;
-                    let conn = ClientConnection::new(config.clone(), name)
-                        .map_err(|e| unreachable(format!("TLS: {e}")))?;
-                    Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
-                }
-            };
-            return Ok(Self {
-                addr: addr.to_owned(),
-                stream,
-                buf: BytesMut::new(),
-                chunk: vec![0; 64 * 1024],
-                next_opaque: 1,
-                timeout,
-            });
-        }
-        Err(last)
+        let stream = open_stream(addr, timeout, transport)?;
+        let tcp = stream.tcp();
+        tcp.set_write_timeout(Some(timeout))
+            .and_then(|()| tcp.set_read_timeout(Some(timeout)))
+            .map_err(|e| CallError::Unreachable(format!("{addr}: {e}")))?;
+        Ok(Self {
+            addr: addr.to_owned(),
+            stream,
+            buf: BytesMut::new(),
+            chunk: vec![0; 64 * 1024],
+            next_opaque: 1,
+            timeout,
+        })
     }
 
     /// Sends every request of `cmds`, at most `window` unanswered at a time, and hands each
