@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use namesrv_core::protocol::codes::REQUEST_CODES;
 use namesrv_core::protocol::{request, response};
 use namesrv_core::route::{RemovalCause, RouteEvent};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -216,8 +217,9 @@ pub struct Metrics {
     kv_namespaces: Gauge,
     kv_entries: Gauge,
     ready: Gauge,
-    /// The series of successful route lookups, taken from the families once.
-    route_ok: std::sync::OnceLock<(Counter, Histogram)>,
+    /// SUCCESS series per handled code, by position in the request-code table: the hot path
+    /// (a route answered) skips the families' label hashing and locks.
+    success: [std::sync::OnceLock<(Counter, Histogram)>; REQUEST_CODES.len()],
 }
 
 fn latency_histogram() -> Histogram {
@@ -405,17 +407,18 @@ impl Metrics {
             kv_namespaces,
             kv_entries,
             ready,
-            route_ok: std::sync::OnceLock::new(),
+            success: std::array::from_fn(|_| std::sync::OnceLock::new()),
         }
     }
 
     /// One request answered (`reply_code` `None`: no reply was sent).
     pub fn request(&self, code: i32, reply_code: Option<i32>, elapsed: Duration) {
-        // The hot path (a route answered) skips the families' label hashing and locks.
-        let route_ok =
-            code == request::GET_ROUTEINFO_BY_TOPIC && reply_code == Some(response::SUCCESS);
-        if route_ok {
-            let (count, latency) = self.route_ok.get_or_init(|| {
+        let cached = (reply_code == Some(response::SUCCESS))
+            .then(|| REQUEST_CODES.iter().position(|c| c.code == code))
+            .flatten()
+            .and_then(|i| self.success.get(i));
+        if let Some(series) = cached {
+            let (count, latency) = series.get_or_init(|| {
                 let labels = LatencyLabels {
                     code: CodeLabel::of(code),
                     request: request::name(code),
