@@ -8,16 +8,25 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use namesrv_core::codec::{decode_frame, encode_frame};
-use namesrv_core::Input;
+use namesrv_core::protocol::RemotingCommand;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::metrics::CloseReason;
-use crate::server::Shared;
+use crate::metrics::{CloseReason, Metrics};
 use crate::tls::{self, Policy, Prefixed};
+
+/// What a connection task needs of the server (so this module knows nothing else of it).
+pub(crate) trait Server: Send + Sync {
+    /// Answers one request (`None`: no reply, e.g. oneway).
+    fn request(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand>;
+    /// The connection closed; whether that removed brokers (worth an info line).
+    fn closed(&self, conn: u64) -> bool;
+    /// The counters.
+    fn metrics(&self) -> &Metrics;
+}
 
 /// Replies encoded from pipelined requests before they are written: bounds a connection's
 /// output buffer however many requests one read brought.
@@ -60,7 +69,7 @@ fn read_outcome(result: Option<std::io::Result<usize>>) -> Option<(CloseReason, 
 }
 
 pub(crate) async fn connection(
-    shared: Arc<Shared>,
+    shared: Arc<dyn Server>,
     mut stream: TcpStream,
     peer: SocketAddr,
     conn: u64,
@@ -127,9 +136,9 @@ pub(crate) async fn connection(
             }
         }
     };
-    shared.metrics.connection_closed(cause);
+    shared.metrics().connection_closed(cause);
     // What the close removed, from the machine's own account of it.
-    let had_brokers = shared.run(Input::Closed { conn }).closed_brokers;
+    let had_brokers = shared.closed(conn);
     if had_brokers {
         info!(conn, %peer, reason, "broker connection closed");
     } else {
@@ -146,7 +155,7 @@ pub(crate) async fn connection(
 /// shell's latency at 128 connections), and it bounds memory by itself: a client that stops
 /// reading its replies stops being read, and is closed after `WRITE_STALL`.
 async fn serve<S>(
-    shared: &Arc<Shared>,
+    shared: &Arc<dyn Server>,
     stream: S,
     mut buf: BytesMut,
     peer: SocketAddr,
@@ -190,7 +199,7 @@ where
                 Ok(None) => break,
                 Err(e) => {
                     warn!(conn, %peer, kind = e.kind(), error = %e, "bad frame; closing connection");
-                    shared.metrics.decode_error(e.kind());
+                    shared.metrics().decode_error(e.kind());
                     decode_end = Some((CloseReason::DecodeError, format!("decode error: {e}")));
                     break;
                 }

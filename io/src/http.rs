@@ -19,7 +19,6 @@ use tokio::sync::watch;
 use tracing::{debug, warn};
 
 use crate::metrics;
-use crate::server::Shared;
 
 /// Largest request head read; anything longer is answered 431 and closed.
 const MAX_HEAD: usize = 8 * 1024;
@@ -63,8 +62,19 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// What the HTTP port shows, provided by the server (so this module depends on no server
+/// internals, and the server on this module only to spawn it).
+pub(crate) trait HttpState: Send + Sync {
+    /// `/metrics`'s OpenMetrics text.
+    fn metrics_text(&self) -> String;
+    /// `/ready`: `Err(why)` when not.
+    fn readiness(&self) -> Result<(), String>;
+    /// `/rocketmq/nsaddr`'s body (empty: 404).
+    fn nsaddr(&self) -> String;
+}
+
 /// Answers one parsed request line.
-pub(crate) fn route(shared: &Shared, method: &str, target: &str) -> Response {
+pub(crate) fn route(shared: &dyn HttpState, method: &str, target: &str) -> Response {
     if method != "GET" && method != "HEAD" {
         let mut r = Response::text(405, "only GET and HEAD\n");
         r.allow = true;
@@ -174,11 +184,11 @@ async fn read_head(stream: &mut TcpStream) -> Head {
         .unwrap_or(Head::Bad(408))
 }
 
-async fn serve_one(shared: Arc<Shared>, mut stream: TcpStream) {
+async fn serve_one(shared: Arc<dyn HttpState>, mut stream: TcpStream) {
     let (resp, head_only) = match read_head(&mut stream).await {
         Head::Request(method, target) => {
             debug!(%method, %target, "http request");
-            (route(&shared, &method, &target), method == "HEAD")
+            (route(shared.as_ref(), &method, &target), method == "HEAD")
         }
         Head::Bad(status) => (
             Response::text(status, format!("{}\n", reason(status))),
@@ -197,7 +207,7 @@ async fn serve_one(shared: Arc<Shared>, mut stream: TcpStream) {
 /// Accepts HTTP connections until `stop` turns true.
 pub(crate) async fn serve(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<dyn HttpState>,
     mut stop: watch::Receiver<bool>,
 ) {
     let active = Arc::new(AtomicUsize::new(0));

@@ -28,7 +28,7 @@ use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::conn::{connection, Limits};
+use crate::conn::{self, connection, Limits};
 use crate::metrics::{Metrics, RejectReason, Snapshot};
 use crate::tls::{self, Policy};
 use crate::{http, persist};
@@ -90,10 +90,10 @@ impl RouteBodies for BodyCache {
 }
 
 /// What [`Shared::run`] did.
-pub(crate) struct Stepped {
+struct Stepped {
     replies: Vec<(u64, RemotingCommand)>,
     /// A `Closed` input removed brokers (worth an info line, not a debug one).
-    pub(crate) closed_brokers: bool,
+    closed_brokers: bool,
 }
 
 /// State shared by every task.
@@ -119,7 +119,7 @@ pub struct Shared {
     next_conn: AtomicU64,
     kv_path: PathBuf,
     config_path: PathBuf,
-    pub(crate) metrics: Metrics,
+    metrics: Metrics,
 }
 
 impl Shared {
@@ -150,7 +150,7 @@ impl Shared {
     }
 
     /// [`Self::step`], also telling whether a connection's close removed brokers.
-    pub(crate) fn run(&self, input: Input) -> Stepped {
+    fn run(&self, input: Input) -> Stepped {
         let mut replies = Vec::new();
         let mut closed_brokers = false;
         let mut next_input = Some(input);
@@ -255,7 +255,7 @@ impl Shared {
     }
 
     /// Answers one request, counting it and timing it.
-    pub(crate) fn request(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand> {
+    fn request(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand> {
         let started = std::time::Instant::now();
         let code = cmd.code;
         let reply = self.answer(conn, cmd);
@@ -348,9 +348,25 @@ impl Drop for Slot {
 
 // --- what the HTTP port shows --------------------------------------------------------------------
 
-impl Shared {
+impl Shared {}
+
+impl conn::Server for Shared {
+    fn request(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand> {
+        Shared::request(self, conn, cmd)
+    }
+
+    fn closed(&self, conn: u64) -> bool {
+        self.run(Input::Closed { conn }).closed_brokers
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
+impl http::HttpState for Shared {
     /// `/metrics`: the counters plus gauges read from the current view.
-    pub(crate) fn metrics_text(&self) -> String {
+    fn metrics_text(&self) -> String {
         let view = self.view();
         let stats = view.stats();
         let snap = Snapshot {
@@ -369,12 +385,12 @@ impl Shared {
 
     /// `/ready`: the core's readiness (`needWaitForService` from the machine's start,
     /// shutdown begun).
-    pub(crate) fn readiness(&self) -> Result<(), String> {
+    fn readiness(&self) -> Result<(), String> {
         self.view().readiness(self.now())
     }
 
     /// `/rocketmq/nsaddr`: the configured `httpNsaddr`, trimmed.
-    pub(crate) fn nsaddr(&self) -> String {
+    fn nsaddr(&self) -> String {
         self.view().config().http_nsaddr.trim().to_owned()
     }
 }
@@ -673,6 +689,7 @@ async fn reload_certificate(cert: Arc<tls::Certificate>, mut stop: watch::Receiv
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::HttpState;
 
     #[test]
     fn readiness_follows_the_wait_and_shutdown() {
@@ -697,7 +714,7 @@ mod tests {
             let shared = server.shared.clone();
             let why = shared.readiness().unwrap_err();
             assert!(why.contains("needWaitForService"), "{why}");
-            assert_eq!(http::route(&shared, "GET", "/ready").status, 503);
+            assert_eq!(http::route(shared.as_ref(), "GET", "/ready").status, 503);
             assert!(shared.metrics_text().contains("\nnamesrv_ready 0\n"));
 
             // The wait is read live, as the core reads it for route queries.
@@ -707,18 +724,21 @@ mod tests {
             let replies = shared.step(Input::request(1, update));
             assert_eq!(replies.first().map(|(_, r)| r.code), Some(0));
             assert_eq!(shared.readiness(), Ok(()));
-            assert_eq!(http::route(&shared, "GET", "/ready").status, 200);
+            assert_eq!(http::route(shared.as_ref(), "GET", "/ready").status, 200);
             assert!(shared.metrics_text().contains("\nnamesrv_ready 1\n"));
 
             // Once shutdown begins: 503, while /health stays 200.
             shared.step(Input::ShutdownStarted);
-            let r = http::route(&shared, "GET", "/ready");
+            let r = http::route(shared.as_ref(), "GET", "/ready");
             assert_eq!(
                 (r.status, r.body.as_str()),
                 (503, "not ready: shutting down\n")
             );
-            assert_eq!(http::route(&shared, "GET", "/health").status, 200);
-            assert_eq!(http::route(&shared, "GET", "/rocketmq/nsaddr").status, 404);
+            assert_eq!(http::route(shared.as_ref(), "GET", "/health").status, 200);
+            assert_eq!(
+                http::route(shared.as_ref(), "GET", "/rocketmq/nsaddr").status,
+                404
+            );
         });
         let _ = std::fs::remove_dir_all(&dir);
     }
