@@ -55,6 +55,48 @@ pub fn nsadmin_binary() -> PathBuf {
         .clone()
 }
 
+/// What a run of the real `nsadmin` printed, and its exit code.
+pub struct NsadminRun {
+    /// Exit code (-1: killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl NsadminRun {
+    /// Standard output parsed as JSON (`--json`); panics with the whole run otherwise.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self:?}"))
+    }
+}
+
+impl std::fmt::Debug for NsadminRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs the real `nsadmin` with `args` (no `NAMESRV_ADDR` from the environment).
+pub fn run_nsadmin(args: &[&str]) -> NsadminRun {
+    let out = Command::new(nsadmin_binary())
+        .args(args)
+        .env_remove("NAMESRV_ADDR")
+        .output()
+        .expect("run nsadmin");
+    NsadminRun {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

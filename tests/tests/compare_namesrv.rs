@@ -1,11 +1,9 @@
 //! Black-box tests of `nsadmin compareNamesrv` (issue 17): real `namesrv` processes on
 //! loopback, registered alike or not, compared by the real `nsadmin`.
 
-use std::process::Command;
-
 use namesrv_core::protocol::{request, response, RemotingCommand};
 use namesrv_tests::harness::Reg;
-use namesrv_tests::server::{free_port, nsadmin_binary, Client, TempDir, TestServer};
+use namesrv_tests::server::{free_port, run_nsadmin, Client, NsadminRun, TempDir, TestServer};
 use serde_json::Value;
 
 const OK: i32 = 0;
@@ -13,19 +11,15 @@ const DIFFER: i32 = 1;
 const USAGE: i32 = 2;
 const UNREACHABLE: i32 = 4;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+type Run = NsadminRun;
+
+/// What `compareNamesrv` prints.
+trait Sections {
+    /// The rows of the section titled `title` (header excluded), split on whitespace.
+    fn section(&self, title: &str) -> Vec<Vec<String>>;
 }
 
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self:?}"))
-    }
-
-    /// The rows of the section titled `title` (header excluded), split on whitespace.
+impl Sections for NsadminRun {
     fn section(&self, title: &str) -> Vec<Vec<String>> {
         self.stdout
             .lines()
@@ -37,27 +31,8 @@ impl Run {
     }
 }
 
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 fn nsadmin(args: &[&str]) -> Run {
-    let out = Command::new(nsadmin_binary())
-        .args(args)
-        .env_remove("NAMESRV_ADDR")
-        .output()
-        .expect("run nsadmin");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_nsadmin(args)
 }
 
 fn compare(addrs: &[String], extra: &[&str], code: i32) -> Run {

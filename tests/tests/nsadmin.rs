@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use bytes::BytesMut;
 use namesrv_core::codec::{decode_frame, encode_to_bytes, DEFAULT_MAX_FRAME};
@@ -11,8 +11,9 @@ use namesrv_core::protocol::bodies::TopicRouteData;
 use namesrv_core::protocol::{request, response, RemotingCommand};
 use namesrv_tests::frames_dir;
 use namesrv_tests::harness::Reg;
-use namesrv_tests::server::{free_port, nsadmin_binary, Client, TempDir, TestServer};
-use serde_json::Value;
+use namesrv_tests::server::{
+    free_port, nsadmin_binary, run_nsadmin, Client, NsadminRun, TempDir, TestServer,
+};
 
 const OK: i32 = 0;
 const ERROR: i32 = 1;
@@ -20,40 +21,10 @@ const USAGE: i32 = 2;
 const NOT_FOUND: i32 = 3;
 const UNREACHABLE: i32 = 4;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
+type Run = NsadminRun;
 
 fn nsadmin(args: &[&str]) -> Run {
-    let out: Output = Command::new(nsadmin_binary())
-        .args(args)
-        .env_remove("NAMESRV_ADDR")
-        .output()
-        .expect("run nsadmin");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    run_nsadmin(args)
 }
 
 /// Runs against `addr` and asserts the exit code.
