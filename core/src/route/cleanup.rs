@@ -224,14 +224,17 @@ impl RouteInfo {
     }
 
     fn update_perm(&mut self, name: &str, f: impl Fn(i32) -> i32) -> i32 {
-        // Every topic the group serves counts, changed or not (Apache's count).
-        let count = self
-            .topic_queue_table
-            .values()
-            .filter(|qdm| qdm.contains_key(name))
-            .count();
+        // Every topic the group serves counts, changed or not (Apache's count); counted in the
+        // same walk that picks the ones to change.
+        let mut count = 0usize;
         self.topic_queue_table.update_where(
-            |_, qdm| qdm.get(name).is_some_and(|qd| f(qd.perm) != qd.perm),
+            |_, qdm| match qdm.get(name) {
+                Some(qd) => {
+                    count += 1;
+                    f(qd.perm) != qd.perm
+                }
+                None => false,
+            },
             |_, qdm| {
                 if let Some(qd) = qdm.get_mut(name) {
                     qd.perm = f(qd.perm);
