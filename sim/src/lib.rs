@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use namesrv_core::codec::fastjson::Dialect;
 use namesrv_core::config::NamesrvConfig;
 use namesrv_core::kv::KvConfig;
 use namesrv_core::protocol::bodies::{
@@ -18,7 +19,7 @@ use namesrv_core::protocol::bodies::{
     TopicRouteData,
 };
 use namesrv_core::protocol::{flag, request, response, RemotingCommand};
-use namesrv_core::{Dispatch, Effect, Input, NameServer, NoRouteBodies};
+use namesrv_core::{Dispatch, Effect, Input, NameServer, RouteBodies};
 
 /// splitmix64: tiny, fast, and the same on every platform.
 #[derive(Clone, Debug)]
@@ -111,6 +112,7 @@ pub struct Outcome {
 struct Sim {
     rng: Rng,
     ns: NameServer,
+    bodies: SimBodies,
     now: u64,
     brokers: Vec<Broker>,
     model: Model,
@@ -125,6 +127,30 @@ struct Sim {
     reads: u64,
     /// The first read the view and the machine answered differently.
     view_mismatch: Option<String>,
+}
+
+/// Route bodies cached as the server caches them: valid for the route generation they were
+/// encoded under. With it the view answers from the cache whenever it can, so a change the
+/// core forgets to count in the generation shows up as a stale route in the checks (the
+/// model's whole-route comparison, and the machine's answer to every eighth read).
+#[derive(Default)]
+struct SimBodies(
+    std::cell::RefCell<std::collections::HashMap<(String, bool), (u64, bytes::Bytes)>>,
+);
+
+impl RouteBodies for SimBodies {
+    fn get(&self, topic: &str, dialect: Dialect, generation: u64) -> Option<bytes::Bytes> {
+        let key = (topic.to_owned(), dialect == Dialect::Standard);
+        match self.0.borrow().get(&key) {
+            Some((g, body)) if *g == generation => Some(body.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&self, topic: &str, dialect: Dialect, generation: u64, body: bytes::Bytes) {
+        let key = (topic.to_owned(), dialect == Dialect::Standard);
+        self.0.borrow_mut().insert(key, (generation, body));
+    }
 }
 
 fn fnv(hash: u64, bytes: &[u8]) -> u64 {
@@ -175,6 +201,7 @@ impl Sim {
         Self {
             rng,
             ns: NameServer::new(config, KvConfig::new(), 0),
+            bodies: SimBodies::default(),
             now: 0,
             brokers,
             model: Model::default(),
@@ -239,7 +266,7 @@ impl Sim {
         let fx = match self
             .ns
             .view()
-            .accept(self.now, conn, cmd.clone(), &NoRouteBodies)
+            .accept(self.now, conn, cmd.clone(), &self.bodies)
         {
             Dispatch::Done(fx) => {
                 self.reads += 1;
