@@ -88,7 +88,6 @@ declare -A VIA=([cpp210]=standin [cpp1x]=standin [alions]=standin [rust]=rocketm
 # Checks whose failure is the peer's own limitation, not the NameServer's: "peer|operation" ->
 # reason. A listed check that fails is recorded as such and does not fail the run.
 declare -A KNOWN=(
-  ["broker|registers with compressedRegister"]="rocketmq-broker 1.0.0 compresses its registration as a raw DEFLATE stream (no zlib header) where Java's broker writes zlib and Apache's NameServer reads zlib (both refuse it, SYSTEM_ERROR 'bad zlib stream'); the broker then aborts its start-up. Frame: tests/interop/fixtures/rocketmq-broker-1.0.0-compressed-register.bin"
   ["cpp210|produce via rocketmq-broker 1.0.0"]="$BROKER_SIDE_NOTE"
   ["cpp1x|produce via rocketmq-broker 1.0.0"]="$BROKER_SIDE_NOTE"
   ["alions|produce via rocketmq-broker 1.0.0"]="$BROKER_SIDE_NOTE"

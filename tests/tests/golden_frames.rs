@@ -539,3 +539,34 @@ fn helper_log_lines_parse() {
     assert_eq!(l.expected.body_prefix, b"{}}");
     assert_eq!(comment_field(&l.text, "serialize"), Some("JSON"));
 }
+
+/// rocketmq-broker 1.0.0 with `compressedRegister=true` sends its body as raw DEFLATE (no zlib
+/// header); Apache's NameServer refuses it, we accept it (docs/compatibility.md). The captured
+/// frame registers through the whole machine, CRC check included, and its topics route.
+#[test]
+fn rust_broker_raw_deflate_registration_registers() {
+    use namesrv_tests::harness::Harness;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("interop/fixtures/rocketmq-broker-1.0.0-compressed-register.bin");
+    let bytes = std::fs::read(&path).unwrap();
+    let cmd = decode_exactly_one(&bytes).unwrap();
+    assert_eq!(cmd.code, 103);
+    assert_eq!(cmd.ext("compressed"), Some("true"));
+    let body = cmd.body.clone().unwrap();
+    assert_ne!(body[0], 0x78, "the capture is raw DEFLATE, not zlib");
+
+    let mut h = Harness::new();
+    let reply = h.call(1, cmd);
+    assert_eq!(reply.code, 0, "{:?}", reply.remark);
+    let info = h.cluster_info();
+    assert_eq!(
+        info.broker_addr_table["broker-a"].broker_addrs[&0],
+        "127.0.0.1:10911"
+    );
+    let topics = h.all_topics();
+    assert!(!topics.is_empty(), "no topic registered");
+    for t in &topics {
+        let route = h.route(t).unwrap_or_else(|| panic!("{t} has no route"));
+        assert_eq!(route.queue_datas[0].broker_name, "broker-a");
+    }
+}

@@ -94,3 +94,38 @@ fn route_dialects() {
         r
     );
 }
+
+/// rocketmq-broker 1.0.0's `compressedRegister=true`: raw DEFLATE, no zlib header. Accepted,
+/// and bounded like zlib.
+#[test]
+fn raw_deflate_is_accepted_and_bounded() {
+    let z = RegisterBrokerBody {
+        wrapper: TopicConfigWrapper {
+            data_version: DataVersion::default(),
+            topic_configs: vec![tc("A")],
+            mapping_infos: BTreeMap::new(),
+        },
+        filter_server_list: Some(vec![]),
+    }
+    .encode_compressed(false);
+    // Strip zlib's 2-byte header and 4-byte Adler-32 trailer: what is left is the raw stream.
+    let raw = &z[2..z.len() - 4];
+    let back = RegisterBrokerBody::decode(Some(raw), 474, true, MAX_INFLATED_BODY).unwrap();
+    assert_eq!(back.wrapper.topic_configs, vec![tc("A")]);
+
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut enc, &vec![0u8; 10 << 20]).unwrap();
+    let bomb = enc.finish().unwrap();
+    let e = RegisterBrokerBody::decode(Some(&bomb), 474, true, 1 << 20).unwrap_err();
+    assert!(e.0.contains("inflates beyond"), "{e}");
+
+    let e = RegisterBrokerBody::decode(Some(&[0xff, 0xff, 0xff]), 474, true, 1 << 20).unwrap_err();
+    assert!(
+        e.0.contains("bad raw DEFLATE (no zlib header) stream"),
+        "{e}"
+    );
+    // A zlib header with a corrupt stream still says zlib.
+    let e = RegisterBrokerBody::decode(Some(&[0x78, 0x9c, 0xff, 0xff]), 474, true, 1 << 20)
+        .unwrap_err();
+    assert!(e.0.contains("bad zlib stream"), "{e}");
+}
