@@ -187,6 +187,7 @@ config! {
     http_listen_port: i32 = "httpListenPort", 0, "Port of the HTTP listener (/metrics, /health, /ready, /rocketmq/nsaddr); 0 disables it. Never settable remotely.";
     http_bind_address: String = "httpBindAddress", String::new(), "Address of the HTTP listener; empty means bindAddress. Never settable remotely.";
     http_nsaddr: String = "httpNsaddr", String::new(), "What GET /rocketmq/nsaddr answers: the NameServer list as clients write it (host:port;host:port); empty answers 404. Never settable remotely.";
+    http_status_page_enable: bool = "httpStatusPageEnable", false, "Serve the status page (GET / and /topic/<name>: clusters, brokers, heartbeats, routes) on the HTTP port. Read live. Never settable remotely.";
     acl_enable: bool = "aclEnable", false, "Require RocketMQ ACL signatures (AccessKey/Signature, HmacSHA1) on requests that change state. Never settable remotely.";
     acl_protect_reads: bool = "aclProtectReads", false, "With aclEnable, require signatures on read-only requests too. Never settable remotely.";
     acl_file: String = "aclFile", String::new(), "Accounts for aclEnable: a .properties file of accessKey=secretKey lines. Never settable remotely.";
@@ -213,8 +214,14 @@ pub const ACL_BLACKLIST: [&str; 3] = ["aclEnable", "aclFile", "aclProtectReads"]
 
 /// Our HTTP keys, also refused to UPDATE_NAMESRV_CONFIG: a remote client that could set
 /// `httpNsaddr` could point every client polling the address endpoint at a NameServer of its
-/// choosing, and the listener keys would expose the endpoint at the next start.
-pub const HTTP_BLACKLIST: [&str; 3] = ["httpBindAddress", "httpListenPort", "httpNsaddr"];
+/// choosing, the listener keys would expose the endpoint at the next start, and the status page
+/// shows every broker's address to whoever reaches the HTTP port.
+pub const HTTP_BLACKLIST: [&str; 4] = [
+    "httpBindAddress",
+    "httpListenPort",
+    "httpNsaddr",
+    "httpStatusPageEnable",
+];
 
 /// TLS settings: the paths name files (a remote update could point the certificate at any
 /// file the process can read), and the mode is a security switch like `aclEnable`.

@@ -109,6 +109,12 @@ impl ReadView {
         self.state.stats()
     }
 
+    /// A topic's route as GET_ROUTEINFO_BY_TOPIC answers it (before zone filtering), for
+    /// pages that show one; `None`: no such topic.
+    pub fn topic_route(&self, topic: &str) -> Option<crate::protocol::bodies::TopicRouteData> {
+        self.state.topic_route(topic)
+    }
+
     /// The route tables as of this view.
     pub fn route(&self) -> &crate::route::RouteInfo {
         &self.state.route

@@ -1,13 +1,14 @@
-//! The operator's HTTP port: `/metrics`, `/health`, `/ready` and the address-server endpoint
-//! `/rocketmq/nsaddr` that RocketMQ clients poll to discover NameServers.
+//! The operator's HTTP port: `/metrics`, `/health`, `/ready`, the address-server endpoint
+//! `/rocketmq/nsaddr` that RocketMQ clients poll to discover NameServers, and the status page
+//! (`/`, `/topic/<name>`; `httpStatusPageEnable`, see `status_page.rs`).
 //!
-//! A minimal HTTP/1.1 responder on the same tokio runtime, not hyper: four fixed GET routes
-//! with small bodies need none of hyper's features, and hyper (+ hyper-util, http,
-//! http-body-util, httparse, ...) would roughly double this crate's dependency build on the
-//! 2-core machines it is built on. It also runs unchanged on madsim's simulated TcpStream,
-//! which hyper's I/O adapters do not. One request per connection (`Connection: close`), the
-//! request head is bounded in size and time, and concurrent HTTP connections are capped, so
-//! this port cannot be used to tie up the server.
+//! A minimal HTTP/1.1 responder on the same tokio runtime, not hyper: a few fixed GET routes
+//! need none of hyper's features, and hyper (+ hyper-util, http, http-body-util, ...) would
+//! roughly double this crate's dependency build on the 2-core machines it is built on. It also
+//! runs unchanged on madsim's simulated TcpStream, which hyper's I/O adapters do not. Request
+//! heads are parsed by `httparse` (hyper's own parser, no dependencies). One request per
+//! connection (`Connection: close`), the request head is bounded in size and time, and
+//! concurrent HTTP connections are capped, so this port cannot be used to tie up the server.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,10 +19,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
-use crate::metrics;
+use crate::{metrics, status_page};
 
 /// Largest request head read; anything longer is answered 431 and closed.
 const MAX_HEAD: usize = 8 * 1024;
+/// Most header lines parsed; more are answered 431.
+const MAX_HEADERS: usize = 64;
 /// Time allowed for the whole request head to arrive.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time allowed for the response to be written.
@@ -47,7 +50,23 @@ impl Response {
             allow: false,
         }
     }
+
+    fn html(status: u16, body: String) -> Self {
+        Self {
+            status,
+            content_type: HTML,
+            body,
+            allow: false,
+        }
+    }
 }
+
+const HTML: &str = "text/html; charset=utf-8";
+
+/// Sent with every HTML page: no scripts, no frames, nothing fetched from elsewhere; the page's
+/// one inline style sheet is all it needs. A string that slipped past escaping still could not
+/// run.
+const HTML_HEADERS: &str = "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n";
 
 fn reason(status: u16) -> &'static str {
     match status {
@@ -71,6 +90,17 @@ pub(crate) trait HttpState: Send + Sync {
     fn readiness(&self) -> Result<(), String>;
     /// `/rocketmq/nsaddr`'s body (empty: 404).
     fn nsaddr(&self) -> String;
+    /// A status page as `(status, HTML)`; `None` while `httpStatusPageEnable` is off.
+    fn page(&self, page: Page<'_>) -> Option<(u16, String)>;
+}
+
+/// The status pages (see `status_page.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Page<'a> {
+    /// `GET /`.
+    Overview,
+    /// `GET /topic/<name>` or `GET /topic?name=<name>`; the name percent-decoded.
+    Topic(&'a str),
 }
 
 /// Answers one parsed request line.
@@ -80,12 +110,14 @@ pub(crate) fn route(shared: &dyn HttpState, method: &str, target: &str) -> Respo
         r.allow = true;
         return r;
     }
-    // Query strings and fragments do not select anything here.
-    let path = target
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(target)
-        .trim_end_matches('/');
+    // Query strings and fragments do not select anything here (but the topic form's).
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let path = path.split('#').next().unwrap_or(path);
+    let query = query.split('#').next().unwrap_or(query);
+    if path == "/" || path == "/topic" || path.starts_with("/topic/") {
+        return status_page(shared, path, query);
+    }
+    let path = path.trim_end_matches('/');
     match path {
         "/metrics" => Response {
             status: 200,
@@ -111,6 +143,34 @@ pub(crate) fn route(shared: &dyn HttpState, method: &str, target: &str) -> Respo
     }
 }
 
+/// `/`, `/topic/<name>`, `/topic?name=<name>`: the status page, or 404 as any unknown path when
+/// it is off.
+fn status_page(shared: &dyn HttpState, path: &str, query: &str) -> Response {
+    let name = match path.strip_prefix("/topic") {
+        None => None,
+        Some("") | Some("/") => {
+            let raw = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("name="))
+                .unwrap_or("");
+            Some(status_page::decode_component(raw, true))
+        }
+        Some(rest) => Some(status_page::decode_component(
+            rest.trim_start_matches('/'),
+            false,
+        )),
+    };
+    let page = match &name {
+        None => Page::Overview,
+        Some(Some(name)) => Page::Topic(name.trim()),
+        Some(None) => return Response::text(400, "the topic name is not UTF-8\n"),
+    };
+    match shared.page(page) {
+        Some((status, body)) => Response::html(status, body),
+        None => Response::text(404, "not found\n"),
+    }
+}
+
 fn render(resp: &Response, head_only: bool) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n",
@@ -121,6 +181,9 @@ fn render(resp: &Response, head_only: bool) -> Vec<u8> {
     );
     if resp.allow {
         out.push_str("Allow: GET, HEAD\r\n");
+    }
+    if resp.content_type == HTML {
+        out.push_str(HTML_HEADERS);
     }
     out.push_str("\r\n");
     let mut bytes = out.into_bytes();
@@ -138,28 +201,22 @@ enum Head {
     Bad(u16),
 }
 
-/// Parses a complete request head (up to and including the blank line).
-fn parse_head(head: &[u8]) -> Head {
-    let Ok(text) = std::str::from_utf8(head) else {
-        return Head::Bad(400);
-    };
-    let line = text.lines().next().unwrap_or("");
-    let mut parts = line.split(' ');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(method), Some(target), Some(version), None)
-            if !method.is_empty() && target.starts_with('/') && version.starts_with("HTTP/1.") =>
-        {
-            Head::Request(method.to_owned(), target.to_owned())
-        }
-        _ => Head::Bad(400),
+/// Parses what has arrived of a request head: `None` while it is incomplete.
+fn parse_head(buf: &[u8]) -> Option<Head> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Partial) => None,
+        Ok(httparse::Status::Complete(_)) => Some(match (req.method, req.path) {
+            (Some(method), Some(target)) if target.starts_with('/') => {
+                Head::Request(method.to_owned(), target.to_owned())
+            }
+            // An absolute-form or `*` target: not something this port serves.
+            _ => Head::Bad(400),
+        }),
+        Err(httparse::Error::TooManyHeaders) => Some(Head::Bad(431)),
+        Err(_) => Some(Head::Bad(400)),
     }
-}
-
-fn head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
-        .or_else(|| buf.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
 }
 
 async fn read_head(stream: &mut TcpStream) -> Head {
@@ -167,8 +224,8 @@ async fn read_head(stream: &mut TcpStream) -> Head {
     let read = async {
         let mut chunk = [0u8; 1024];
         loop {
-            if let Some(end) = head_end(&buf) {
-                return parse_head(buf.get(..end).unwrap_or(&buf));
+            if let Some(head) = parse_head(&buf) {
+                return head;
             }
             if buf.len() > MAX_HEAD {
                 return Head::Bad(431);
@@ -248,21 +305,78 @@ pub(crate) async fn serve(
 mod tests {
     use super::*;
 
+    fn parse(s: &[u8]) -> Option<Head> {
+        parse_head(s)
+    }
+
     #[test]
     fn request_lines() {
         assert_eq!(
-            parse_head(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
-            Head::Request("GET".into(), "/metrics".into())
+            parse(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Some(Head::Request("GET".into(), "/metrics".into()))
         );
         assert_eq!(
-            parse_head(b"HEAD /ready HTTP/1.0\r\n\r\n"),
-            Head::Request("HEAD".into(), "/ready".into())
+            parse(b"HEAD /ready HTTP/1.0\r\n\r\n"),
+            Some(Head::Request("HEAD".into(), "/ready".into()))
         );
-        assert_eq!(parse_head(b"GET /metrics\r\n\r\n"), Head::Bad(400));
-        assert_eq!(parse_head(b"GET metrics HTTP/1.1\r\n\r\n"), Head::Bad(400));
-        assert_eq!(parse_head(b"\xff\xfe\r\n\r\n"), Head::Bad(400));
-        assert_eq!(head_end(b"GET / HTTP/1.1\r\n"), None);
-        assert_eq!(head_end(b"GET / HTTP/1.1\n\nrest"), Some(16));
+        assert_eq!(parse(b"GET /metrics\r\n\r\n"), Some(Head::Bad(400)));
+        assert_eq!(parse(b"GET metrics HTTP/1.1\r\n\r\n"), Some(Head::Bad(400)));
+        assert_eq!(
+            parse(b"GET http://x/ HTTP/1.1\r\n\r\n"),
+            Some(Head::Bad(400))
+        );
+        assert_eq!(parse(b"\xff\xfe\r\n\r\n"), Some(Head::Bad(400)));
+        assert_eq!(parse(b"GET / HTTP/1.1\r\n"), None);
+        assert_eq!(parse(b"GET / HTT"), None);
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\n\nrest"),
+            Some(Head::Request("GET".into(), "/".into()))
+        );
+        let many = format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            "X: y\r\n".repeat(MAX_HEADERS + 1)
+        );
+        assert_eq!(parse(many.as_bytes()), Some(Head::Bad(431)));
+    }
+
+    struct Off;
+    impl HttpState for Off {
+        fn metrics_text(&self) -> String {
+            String::new()
+        }
+        fn readiness(&self) -> Result<(), String> {
+            Ok(())
+        }
+        fn nsaddr(&self) -> String {
+            String::new()
+        }
+        fn page(&self, page: Page<'_>) -> Option<(u16, String)> {
+            match page {
+                Page::Overview => None,
+                Page::Topic(t) => Some((200, format!("topic={t}"))),
+            }
+        }
+    }
+
+    #[test]
+    fn status_page_paths() {
+        let body = |target: &str| route(&Off, "GET", target);
+        assert_eq!(body("/").status, 404, "off: as any unknown path");
+        assert_eq!(body("/topic/%25RETRY%25g").body, "topic=%RETRY%g");
+        assert_eq!(body("/topic/%RETRY%g").body, "topic=%RETRY%g");
+        assert_eq!(body("/topic?name=a+b&x=1").body, "topic=a b");
+        assert_eq!(body("/topic/?name=T#frag").body, "topic=T");
+        assert_eq!(body("/topic/T?x=1").body, "topic=T");
+        assert_eq!(body("/topic/%ff").status, 400);
+        assert_eq!(body("/topic/T").content_type, HTML);
+        let bytes = String::from_utf8(render(&body("/topic/T"), false)).unwrap();
+        assert!(
+            bytes.contains("Content-Security-Policy: default-src 'none'"),
+            "{bytes}"
+        );
+        assert!(!String::from_utf8(render(&body("/health"), false))
+            .unwrap()
+            .contains("Content-Security-Policy"));
     }
 
     #[test]

@@ -9,4 +9,5 @@ pub mod metrics;
 pub mod persist;
 pub mod server;
 pub mod settings;
+mod status_page;
 pub mod tls;

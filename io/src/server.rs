@@ -31,7 +31,7 @@ use tracing::{debug, info, warn};
 use crate::conn::{self, connection, Limits};
 use crate::metrics::{Metrics, RejectReason, Snapshot};
 use crate::tls::{self, Policy};
-use crate::{http, persist};
+use crate::{http, persist, status_page};
 
 /// Topics whose route bodies are kept at most; past it new bodies are not cached until the
 /// generation moves, so the cache holds a bounded share of memory.
@@ -392,6 +392,22 @@ impl http::HttpState for Shared {
     /// `/rocketmq/nsaddr`: the configured `httpNsaddr`, trimmed.
     fn nsaddr(&self) -> String {
         self.view().config().http_nsaddr.trim().to_owned()
+    }
+
+    /// The status page, from one view, while `httpStatusPageEnable` is on (read live).
+    fn page(&self, page: http::Page<'_>) -> Option<(u16, String)> {
+        let view = self.view();
+        if !view.config().http_status_page_enable {
+            return None;
+        }
+        let ctx = status_page::Context {
+            now: self.now(),
+            connections: self.connections.load(Ordering::Relaxed),
+        };
+        Some(match page {
+            http::Page::Overview => (200, status_page::overview(&view, &ctx)),
+            http::Page::Topic(name) => status_page::topic(&view, &ctx, name),
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 //! than panicking, so a test can collect every mismatch of a fixture family before failing.
 
 pub mod harness;
+pub mod http_client;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

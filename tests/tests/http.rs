@@ -2,47 +2,14 @@
 //! series moving as requests are made, `/health`, `/ready` flipping after
 //! `waitSecondsForService`, and the address-server endpoint `/rocketmq/nsaddr`.
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use namesrv_core::protocol::{request, response, RemotingCommand};
 use namesrv_tests::harness::Reg;
+use namesrv_tests::http_client::{get, http};
 use namesrv_tests::server::{TempDir, TestServer};
 use prometheus_parse::{Sample, Scrape, Value};
-
-struct HttpReply {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-fn http(port: u16, raw: &str) -> HttpReply {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to the HTTP port");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(raw.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("read the reply");
-    let text = String::from_utf8(out).expect("UTF-8 reply");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    HttpReply {
-        status,
-        headers: head.to_owned(),
-        body: body.to_owned(),
-    }
-}
-
-fn get(port: u16, path: &str) -> HttpReply {
-    http(
-        port,
-        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n"),
-    )
-}
 
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);

@@ -207,6 +207,22 @@ impl State {
         })
     }
 
+    /// A topic's route as GET_ROUTEINFO_BY_TOPIC answers it before zone filtering: queue and
+    /// broker data, filter servers, static mappings, and `orderTopicConf` from the KV store
+    /// when `orderMessageEnable` is on. `None`: no such topic.
+    pub(crate) fn topic_route(&self, topic: &str) -> Option<TopicRouteData> {
+        let mut route = self
+            .route
+            .pickup_topic_route_data(topic, self.config.support_acting_master)?;
+        if self.config.order_message_enable {
+            route.order_topic_conf = self
+                .kv
+                .get(NAMESPACE_ORDER_TOPIC_CONFIG, topic)
+                .map(str::to_owned);
+        }
+        Some(route)
+    }
+
     fn get_route_info_by_topic(
         &self,
         now: Millis,
@@ -233,22 +249,13 @@ impl State {
                 return Ok(ok(cmd).with_body(body));
             }
         }
-        let Some(mut route) = self
-            .route
-            .pickup_topic_route_data(&h.topic, self.config.support_acting_master)
-        else {
+        let Some(mut route) = self.topic_route(&h.topic) else {
             return Ok(RemotingCommand::response_to(
                 cmd,
                 response::TOPIC_NOT_EXIST,
                 Some(topic_not_exist_remark(&h.topic)),
             ));
         };
-        if self.config.order_message_enable {
-            route.order_topic_conf = self
-                .kv
-                .get(NAMESPACE_ORDER_TOPIC_CONFIG, &h.topic)
-                .map(str::to_owned);
-        }
         let Some(zone) = zone else {
             let body = encode_route(&route, dialect);
             bodies.put(&h.topic, dialect, generation, body.clone());
