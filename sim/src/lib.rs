@@ -15,10 +15,9 @@ use namesrv_core::codec::fastjson::Dialect;
 use namesrv_core::config::NamesrvConfig;
 use namesrv_core::kv::KvConfig;
 use namesrv_core::protocol::bodies::{
-    decode_kv_table, ClusterInfo, DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigWrapper,
-    TopicRouteData,
+    decode_kv_table, ClusterInfo, DataVersion, TopicConfig, TopicRouteData,
 };
-use namesrv_core::protocol::{flag, request, response, RemotingCommand};
+use namesrv_core::protocol::{flag, request, response, RegisterBrokerRequest, RemotingCommand};
 use namesrv_core::{Dispatch, Effect, Input, NameServer, RouteBodies};
 
 /// splitmix64: tiny, fast, and the same on every platform.
@@ -328,15 +327,15 @@ impl Sim {
             self.brokers[i].dv_counter += 1;
         }
         let b = self.brokers[i].clone();
-        let body = RegisterBrokerBody {
-            wrapper: TopicConfigWrapper {
-                data_version: DataVersion {
-                    state_version: 0,
-                    timestamp: 1,
-                    counter: b.dv_counter,
-                },
-                topic_configs: b
-                    .topics
+        let mut reg = RegisterBrokerRequest::new(&b.cluster, &b.addr, &b.name, b.id)
+            .acting(Some(b.acting_master))
+            .dv(DataVersion {
+                state_version: 0,
+                timestamp: 1,
+                counter: b.dv_counter,
+            })
+            .topic_configs(
+                b.topics
                     .iter()
                     .map(|t| TopicConfig {
                         topic_name: t.clone(),
@@ -346,21 +345,9 @@ impl Sim {
                         topic_sys_flag: 0,
                     })
                     .collect(),
-                mapping_infos: BTreeMap::new(),
-            },
-            filter_server_list: Some(Vec::new()),
-        }
-        .encode_json();
-        let mut cmd = RemotingCommand::request(request::REGISTER_BROKER)
-            .with_ext("clusterName", b.cluster.clone())
-            .with_ext("brokerAddr", b.addr.clone())
-            .with_ext("brokerName", b.name.clone())
-            .with_ext("brokerId", b.id.to_string())
-            .with_ext("enableActingMaster", b.acting_master.to_string())
-            .with_body(body);
-        if let Some(t) = b.timeout_ms {
-            cmd = cmd.with_ext("heartbeatTimeoutMillis", t.to_string());
-        }
+            );
+        reg.timeout_ms = b.timeout_ms;
+        let cmd = reg.command();
         let conn = b.conn.unwrap_or_default();
         let reply = self.call(conn, cmd).ok_or("no reply to REGISTER_BROKER")?;
         if reply.code != response::SUCCESS {

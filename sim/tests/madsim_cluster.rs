@@ -26,10 +26,9 @@ use namesrv::server::Server;
 use namesrv_core::codec::{decode_frame, encode_to_bytes, DEFAULT_MAX_FRAME};
 use namesrv_core::config::NamesrvConfig;
 use namesrv_core::protocol::bodies::{
-    decode_kv_table, ClusterInfo, DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigWrapper,
-    TopicRouteData,
+    decode_kv_table, ClusterInfo, DataVersion, TopicConfig, TopicRouteData,
 };
-use namesrv_core::protocol::{request, response, RemotingCommand};
+use namesrv_core::protocol::{request, response, RegisterBrokerRequest, RemotingCommand};
 use namesrv_sim::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -99,14 +98,15 @@ struct Observed {
 }
 
 fn register_cmd(b: &BrokerSpec, counter: u64) -> RemotingCommand {
-    let body = RegisterBrokerBody {
-        wrapper: TopicConfigWrapper {
-            data_version: DataVersion {
-                state_version: 0,
-                timestamp: 1,
-                counter: counter as i64,
-            },
-            topic_configs: ["TopicA", "TopicB"]
+    let mut reg = RegisterBrokerRequest::new(&b.cluster, &b.addr, &b.name, b.id)
+        .acting(Some(b.acting_master))
+        .dv(DataVersion {
+            state_version: 0,
+            timestamp: 1,
+            counter: counter as i64,
+        })
+        .topic_configs(
+            ["TopicA", "TopicB"]
                 .iter()
                 .map(|t| TopicConfig {
                     topic_name: (*t).to_owned(),
@@ -116,22 +116,9 @@ fn register_cmd(b: &BrokerSpec, counter: u64) -> RemotingCommand {
                     topic_sys_flag: 0,
                 })
                 .collect(),
-            mapping_infos: Default::default(),
-        },
-        filter_server_list: Some(vec![]),
-    }
-    .encode_json();
-    let mut cmd = RemotingCommand::request(request::REGISTER_BROKER)
-        .with_ext("clusterName", b.cluster.clone())
-        .with_ext("brokerAddr", b.addr.clone())
-        .with_ext("brokerName", b.name.clone())
-        .with_ext("brokerId", b.id.to_string())
-        .with_ext("enableActingMaster", b.acting_master.to_string())
-        .with_body(body);
-    if let Some(t) = b.timeout_ms {
-        cmd = cmd.with_ext("heartbeatTimeoutMillis", t.to_string());
-    }
-    cmd
+        );
+    reg.timeout_ms = b.timeout_ms.and_then(|t| i64::try_from(t).ok());
+    reg.command()
 }
 
 /// A broker process: one connection per NameServer, REGISTER_BROKER every period; on a stop

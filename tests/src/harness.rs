@@ -8,23 +8,15 @@ use namesrv_core::codec::fastjson::Dialect;
 use namesrv_core::config::NamesrvConfig;
 use namesrv_core::kv::KvConfig;
 use namesrv_core::protocol::bodies::{
-    decode_topic_list, ClusterInfo, DataVersion, QueueData, RegisterBrokerBody, TopicConfig,
-    TopicConfigWrapper, TopicRouteData,
+    decode_topic_list, ClusterInfo, DataVersion, QueueData, TopicConfig, TopicRouteData,
 };
-use namesrv_core::protocol::{flag, request, response, RemotingCommand};
+use namesrv_core::protocol::register_request::body_crc;
+use namesrv_core::protocol::{request, response, RemotingCommand};
 use namesrv_core::{Dispatch, Effect, Input, NameServer, NoRouteBodies, Request};
-use serde_json::Value;
 
-/// A topic config as Apache's tests build them: r = w = 8, perm 6.
-pub fn topic(name: &str) -> TopicConfig {
-    TopicConfig {
-        topic_name: name.into(),
-        read_queue_nums: 8,
-        write_queue_nums: 8,
-        perm: 6,
-        topic_sys_flag: 0,
-    }
-}
+pub use namesrv_core::protocol::register_request::topic_config as topic;
+/// A REGISTER_BROKER request under construction: the core's one encoder.
+pub use namesrv_core::protocol::RegisterBrokerRequest as Reg;
 
 pub fn topics(names: &[&str]) -> Vec<TopicConfig> {
     names.iter().map(|n| topic(n)).collect()
@@ -36,140 +28,6 @@ pub fn dv(counter: i64, timestamp: i64) -> DataVersion {
         state_version: 0,
         timestamp,
         counter,
-    }
-}
-
-/// A REGISTER_BROKER request under construction.
-#[derive(Clone, Debug)]
-pub struct Reg {
-    pub cluster: String,
-    pub addr: String,
-    pub name: String,
-    pub id: i64,
-    pub ha: String,
-    /// `None` omits the header field (a pre-5.x broker).
-    pub enable_acting_master: Option<bool>,
-    pub topics: Vec<TopicConfig>,
-    pub dv: DataVersion,
-    pub timeout_ms: Option<i64>,
-    pub zone: Option<String>,
-    pub filter_servers: Vec<String>,
-    pub version: i32,
-    pub compressed: bool,
-    pub with_crc: bool,
-    pub oneway: bool,
-}
-
-impl Reg {
-    /// A 5.x master-style registration: enableActingMaster=false, DataVersion{1, 1000}.
-    pub fn new(cluster: &str, addr: &str, name: &str, id: i64) -> Self {
-        Self {
-            cluster: cluster.into(),
-            addr: addr.into(),
-            name: name.into(),
-            id,
-            ha: String::new(),
-            enable_acting_master: Some(false),
-            topics: Vec::new(),
-            dv: dv(1, 1000),
-            timeout_ms: None,
-            zone: None,
-            filter_servers: Vec::new(),
-            version: 479,
-            compressed: false,
-            with_crc: true,
-            oneway: false,
-        }
-    }
-
-    pub fn ha(mut self, ha: &str) -> Self {
-        self.ha = ha.into();
-        self
-    }
-    pub fn acting(mut self, v: Option<bool>) -> Self {
-        self.enable_acting_master = v;
-        self
-    }
-    pub fn topics(mut self, names: &[&str]) -> Self {
-        self.topics = topics(names);
-        self
-    }
-    pub fn topic_configs(mut self, tcs: Vec<TopicConfig>) -> Self {
-        self.topics = tcs;
-        self
-    }
-    pub fn dv(mut self, dv: DataVersion) -> Self {
-        self.dv = dv;
-        self
-    }
-    pub fn timeout(mut self, ms: i64) -> Self {
-        self.timeout_ms = Some(ms);
-        self
-    }
-    pub fn zone(mut self, z: &str) -> Self {
-        self.zone = Some(z.into());
-        self
-    }
-    pub fn version(mut self, v: i32) -> Self {
-        self.version = v;
-        self
-    }
-    pub fn compressed(mut self, c: bool) -> Self {
-        self.compressed = c;
-        self
-    }
-    pub fn filter_servers(mut self, fs: &[&str]) -> Self {
-        self.filter_servers = fs.iter().map(|s| s.to_string()).collect();
-        self
-    }
-    pub fn oneway(mut self) -> Self {
-        self.oneway = true;
-        self
-    }
-
-    /// The wire command.
-    pub fn command(&self) -> RemotingCommand {
-        let body = RegisterBrokerBody {
-            wrapper: TopicConfigWrapper {
-                data_version: self.dv,
-                topic_configs: self.topics.clone(),
-                mapping_infos: Default::default(),
-            },
-            filter_server_list: Some(self.filter_servers.clone()),
-        };
-        let bytes: Vec<u8> = if self.compressed {
-            body.encode_compressed(self.version >= 413)
-        } else {
-            body.encode_json().into_bytes()
-        };
-        let crc = if self.with_crc {
-            (crc32fast::hash(&bytes) & 0x7FFF_FFFF) as i32
-        } else {
-            0
-        };
-        let mut cmd = RemotingCommand::request(request::REGISTER_BROKER)
-            .with_ext("clusterName", self.cluster.clone())
-            .with_ext("brokerAddr", self.addr.clone())
-            .with_ext("brokerName", self.name.clone())
-            .with_ext("brokerId", self.id.to_string())
-            .with_ext("haServerAddr", self.ha.clone())
-            .with_ext("compressed", self.compressed.to_string())
-            .with_ext("bodyCrc32", crc.to_string())
-            .with_body(bytes);
-        cmd.version = self.version;
-        if let Some(e) = self.enable_acting_master {
-            cmd = cmd.with_ext("enableActingMaster", e.to_string());
-        }
-        if let Some(t) = self.timeout_ms {
-            cmd = cmd.with_ext("heartbeatTimeoutMillis", t.to_string());
-        }
-        if let Some(z) = &self.zone {
-            cmd = cmd.with_ext("__ZONE_NAME", z.clone());
-        }
-        if self.oneway {
-            cmd.flag |= flag::ONEWAY;
-        }
-        cmd
     }
 }
 
@@ -386,24 +244,10 @@ pub fn get_kv(namespace: &str, key: &str) -> RemotingCommand {
         .with_ext("key", key)
 }
 
+/// `cmd` with `body` and that body's `bodyCrc32`.
 pub fn with_body_and_crc(cmd: RemotingCommand, body: Vec<u8>) -> RemotingCommand {
-    let crc = (crc32fast::hash(&body) & 0x7FFF_FFFF) as i32;
-    cmd.with_ext("bodyCrc32", crc.to_string()).with_body(body)
-}
-
-impl Reg {
-    /// The wire command, with static-topic mapping infos (`topicQueueMappingInfoMap`) in the body.
-    pub fn command_with_mappings(&self, mappings: BTreeMap<String, Value>) -> RemotingCommand {
-        let body = RegisterBrokerBody {
-            wrapper: TopicConfigWrapper {
-                data_version: self.dv,
-                topic_configs: self.topics.clone(),
-                mapping_infos: mappings,
-            },
-            filter_server_list: Some(self.filter_servers.clone()),
-        };
-        with_body_and_crc(self.command(), body.encode_json().into_bytes())
-    }
+    cmd.with_ext("bodyCrc32", body_crc(&body).to_string())
+        .with_body(body)
 }
 
 impl Harness {

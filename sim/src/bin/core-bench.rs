@@ -1,50 +1,33 @@
 //! Core cost benchmark: `cargo run --release -p namesrv-sim --bin core-bench`.
 //!
 //! Measures, inside the state machine only (no sockets): a GET_ROUTEINFO_BY_TOPIC answer
-//! through `handle` (which empties the route cache: route assembly + standard JSON encode),
-//! the same through `query(&self)` (answered from the cache of encoded routes), and a
-//! REGISTER_BROKER carrying 100 topics (body decode + table update), for a cluster of
-//! 100 broker groups x 100 topics. Prints ns/op; compare runs, not absolute numbers.
+//! through `NameServer::step` and through the read view's `accept` (route assembly + standard
+//! JSON encode each time: no body cache), and a REGISTER_BROKER carrying 100 topics (CRC check,
+//! body decode, table update) with its DataVersion kept and changed, for a cluster of 100
+//! broker groups x 100 topics. Prints ns/op; compare runs, not absolute numbers.
 
 use std::time::Instant;
 
 use namesrv_core::config::NamesrvConfig;
 use namesrv_core::kv::KvConfig;
-use namesrv_core::protocol::bodies::{
-    DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigWrapper,
-};
-use namesrv_core::protocol::{request, RemotingCommand};
+use namesrv_core::protocol::bodies::DataVersion;
+use namesrv_core::protocol::register_request::topic_config;
+use namesrv_core::protocol::{request, RegisterBrokerRequest, RemotingCommand};
 use namesrv_core::{Input, NameServer, NoRouteBodies};
 
 fn register(name: &str, addr: &str, counter: i64, topics: usize) -> RemotingCommand {
-    let body = RegisterBrokerBody {
-        wrapper: TopicConfigWrapper {
-            data_version: DataVersion {
-                state_version: 0,
-                timestamp: 1,
-                counter,
-            },
-            topic_configs: (0..topics)
-                .map(|t| TopicConfig {
-                    topic_name: format!("Topic{t}"),
-                    read_queue_nums: 8,
-                    write_queue_nums: 8,
-                    perm: 6,
-                    topic_sys_flag: 0,
-                })
+    RegisterBrokerRequest::new("DefaultCluster", addr, name, 0)
+        .dv(DataVersion {
+            state_version: 0,
+            timestamp: 1,
+            counter,
+        })
+        .topic_configs(
+            (0..topics)
+                .map(|t| topic_config(&format!("Topic{t}")))
                 .collect(),
-            mapping_infos: Default::default(),
-        },
-        filter_server_list: Some(vec![]),
-    }
-    .encode_json();
-    RemotingCommand::request(request::REGISTER_BROKER)
-        .with_ext("clusterName", "DefaultCluster")
-        .with_ext("brokerAddr", addr)
-        .with_ext("brokerName", name)
-        .with_ext("brokerId", "0")
-        .with_ext("enableActingMaster", "false")
-        .with_body(body)
+        )
+        .command()
 }
 
 fn bench(label: &str, iters: u32, mut f: impl FnMut(u32)) {

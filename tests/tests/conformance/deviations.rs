@@ -193,7 +193,9 @@ fn deviation_static_topic_mapping_cleaned_with_group_and_topic() {
     let mut h = Harness::new();
     let reg = Reg::new("C", "10.0.0.1:10911", "B", 0).topics(&["T", "U"]);
     let with_mappings = |reg: &Reg| {
-        reg.command_with_mappings(BTreeMap::from([("T".to_string(), mapping("T", "B"))]))
+        reg.clone()
+            .mappings(BTreeMap::from([("T".to_string(), mapping("T", "B"))]))
+            .command()
     };
     assert_eq!(
         h.call(conn_of(&reg.addr), with_mappings(&reg)).code,

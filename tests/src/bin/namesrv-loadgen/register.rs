@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use namesrv_core::protocol::RemotingCommand;
-use namesrv_tests::harness::{topic, with_body_and_crc, Reg};
+use namesrv_core::protocol::{BodyShape, RemotingCommand};
+use namesrv_tests::harness::{topic, Reg};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
@@ -42,33 +42,11 @@ pub(crate) fn register_cmd(b: usize, spread: usize, topics: usize) -> RemotingCo
     java_command(&reg)
 }
 
-/// `reg`'s REGISTER_BROKER with the body a 5.x Java broker sends: every TopicConfig field
-/// and the static-topic members, which rocketmq-namesrv requires (it refuses our leaner body)
-/// and the others read or skip. Every server under test gets the same bytes.
+/// `reg`'s REGISTER_BROKER with the body a 5.x Java broker sends (the core's
+/// [`BodyShape::Java5`]): rocketmq-namesrv requires it (it refuses our leaner body) and the
+/// others read or skip it. Every server under test gets the same bytes.
 pub(crate) fn java_command(reg: &Reg) -> RemotingCommand {
-    let dv = format!(
-        "{{\"counter\":{},\"stateVersion\":{},\"timestamp\":{}}}",
-        reg.dv.counter, reg.dv.state_version, reg.dv.timestamp
-    );
-    let table: Vec<String> = reg
-        .topics
-        .iter()
-        .map(|t| {
-            format!(
-                "\"{n}\":{{\"attributes\":{{}},\"order\":false,\"perm\":{},\"readQueueNums\":{},\"topicFilterType\":\"SINGLE_TAG\",\"topicName\":\"{n}\",\"topicSysFlag\":{},\"writeQueueNums\":{}}}",
-                t.perm,
-                t.read_queue_nums,
-                t.topic_sys_flag,
-                t.write_queue_nums,
-                n = t.topic_name
-            )
-        })
-        .collect();
-    let body = format!(
-        "{{\"filterServerList\":[],\"topicConfigSerializeWrapper\":{{\"dataVersion\":{dv},\"mappingDataVersion\":{dv},\"topicConfigTable\":{{{}}},\"topicQueueMappingDetailMap\":{{}},\"topicQueueMappingInfoMap\":{{}}}}}}",
-        table.join(",")
-    );
-    with_body_and_crc(reg.command(), body.into_bytes())
+    reg.clone().shape(BodyShape::Java5).command()
 }
 
 pub(crate) struct BrokerConn {
