@@ -15,11 +15,9 @@ pub mod kv;
 mod machine;
 pub mod protocol;
 pub mod route;
-mod view;
 
 pub use machine::{
-    route_dialect, topic_not_exist_remark, Effect, Input, KvOp, NameServer, Request, Stats,
-    StoreFile,
+    route_dialect, topic_not_exist_remark, Dispatch, Effect, Input, KvOp, NameServer,
+    NoRouteBodies, ReadView, Request, RouteBodies, Stats, StoreFile,
 };
 pub use protocol::RemotingCommand;
-pub use view::{Dispatch, NoRouteBodies, ReadView, RouteBodies};

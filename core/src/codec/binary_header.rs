@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use bytes::{BufMut, BytesMut};
 
+use super::command::{LanguageCode, RemotingCommand};
 use super::json_header::HeaderFields;
 use super::CodecError;
-use crate::protocol::{LanguageCode, RemotingCommand};
 
 struct Reader<'a> {
     s: &'a [u8],

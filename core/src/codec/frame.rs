@@ -2,8 +2,8 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use super::command::{RemotingCommand, SerializeType};
 use super::{binary_header, json_header, CodecError};
-use crate::protocol::{RemotingCommand, SerializeType};
 
 /// Apache's `com.rocketmq.remoting.frameMaxLength` default. Netty compares `4 + total` with it.
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use bytes::BytesMut;
 use serde_json::Value;
 
+use super::command::{LanguageCode, RemotingCommand};
 use super::fastjson::{self, Dialect};
 use super::CodecError;
-use crate::protocol::{LanguageCode, RemotingCommand};
 
 /// Header fields of a command, without body and serialize type.
 #[derive(Debug, PartialEq, Eq)]
@@ -154,8 +154,8 @@ pub(crate) mod fast {
     use std::collections::BTreeMap;
 
     use super::HeaderFields;
+    use crate::codec::command::LanguageCode;
     use crate::codec::plain_json::Cursor;
-    use crate::protocol::LanguageCode;
 
     fn int32(c: &mut Cursor<'_>) -> Option<i32> {
         i32::try_from(c.int()?).ok()

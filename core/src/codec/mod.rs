@@ -2,6 +2,7 @@
 //! Pure functions over `bytes`; every malformed input is a typed [`CodecError`].
 
 pub mod binary_header;
+pub mod command;
 pub mod fastjson;
 pub mod frame;
 pub mod json_header;

@@ -9,6 +9,7 @@
 
 mod request;
 mod state;
+mod view;
 mod writes;
 
 use std::collections::BTreeMap;
@@ -20,11 +21,11 @@ use crate::kv::KvConfig;
 use crate::protocol::bodies::{BrokerData, QueueData};
 use crate::protocol::{response, RemotingCommand};
 use crate::route::{ConnId, Millis, RouteEvent, RouteInfo, Table};
-use crate::view::ReadView;
 
 pub use request::Request;
 pub(crate) use state::State;
 pub use state::{route_dialect, Stats};
+pub use view::{Dispatch, NoRouteBodies, ReadView, RouteBodies};
 
 /// Ticket of a [`Effect::Persist`] not yet numbered by [`NameServer::step`].
 pub(crate) const UNASSIGNED: u64 = 0;

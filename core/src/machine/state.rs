@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::view::RouteBodies;
 use crate::acl::{self, Accounts, AuthError};
 use crate::codec::fastjson::Dialect;
 use crate::config::NamesrvConfig;
@@ -20,7 +21,6 @@ use crate::protocol::headers::{
 };
 use crate::protocol::{request, response, version, LanguageCode, RemotingCommand};
 use crate::route::{query, Millis, MinBrokerIdChange, RouteInfo};
-use crate::view::RouteBodies;
 use crate::{topic_not_exist_remark, Effect};
 
 /// The NameServer's state: what a step changes and a view reads.

@@ -1,10 +1,10 @@
 //! The machine's own contract: one way in, reads equal on both paths, replies held for their
 //! persistence, the route generation, readiness.
 
+use super::view::{Dispatch, NoRouteBodies};
 use super::*;
 use crate::protocol::codes::{Kind, REQUEST_CODES};
 use crate::protocol::request;
-use crate::view::{Dispatch, NoRouteBodies};
 
 const T0: Millis = 1_000_000;
 

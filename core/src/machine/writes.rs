@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::request::PreparedBody;
 use super::state::{header_error, ok, push_notify, State};
+use super::view::NoRouteBodies;
 use super::{KvOp, StoreFile, UNASSIGNED};
 use crate::config::{parse_properties, UpdateError};
 use crate::kv::NAMESPACE_ORDER_TOPIC_CONFIG;
@@ -18,7 +19,6 @@ use crate::protocol::headers::{
 use crate::protocol::{request, response, RemotingCommand};
 use crate::route::register::RegisterSettings;
 use crate::route::{ConnId, Millis, MinBrokerIdChange, RegisterArgs, RemovalCause, RouteEvent};
-use crate::view::NoRouteBodies;
 use crate::Effect;
 
 impl State {

@@ -192,29 +192,6 @@ pub struct RegisterBrokerBody {
 pub const MAX_INFLATED_BODY: usize = 64 * 1024 * 1024;
 
 impl RegisterBrokerBody {
-    /// Decodes the body of REGISTER_BROKER per spec §2.1 step 2.
-    ///
-    /// Deliberate deviation: a body that starts like a zlib stream (`0x78`) is inflated even
-    /// when the header says `compressed=false`, because 5.x Java brokers with
-    /// `compressedRegister=true` always send `compressed=false` (spec §7.3) and Apache then
-    /// fails to decode them.
-    pub fn decode(
-        body: Option<&[u8]>,
-        version: i32,
-        compressed: bool,
-        max_inflated: usize,
-    ) -> Result<Self, BodyError> {
-        let legacy = version < crate::protocol::version::V3_0_11;
-        if let Some(plain) =
-            body.filter(|b| !b.is_empty() && (legacy || !(compressed || b.first() == Some(&0x78))))
-        {
-            if let Some(decoded) = super::register_fast::decode(plain, legacy) {
-                return Ok(decoded);
-            }
-        }
-        Self::decode_lenient(body, version, compressed, max_inflated)
-    }
-
     /// [`Self::decode`] without the plain-JSON fast path: every form fastjson accepts.
     pub fn decode_lenient(
         body: Option<&[u8]>,

@@ -1,5 +1,6 @@
 //! Request, response and language codes, named as Apache names them
-//! (`RequestCode.java`, `ResponseCode.java`, `RemotingSysResponseCode.java`, `LanguageCode.java`).
+//! (`RequestCode.java`, `ResponseCode.java`, `RemotingSysResponseCode.java`); the frame vocabulary
+//! (`LanguageCode`, `SerializeType`, flags) is in `codec::command`.
 
 /// The request codes a NameServer answers, plus the one it sends (905).
 pub mod request {
@@ -162,87 +163,7 @@ pub mod version {
     pub const V5_0_0: i32 = 413;
     pub const V5_3_1: i32 = 475;
     /// What our replies announce (Apache 5.3.3, `MQVersion.CURRENT_VERSION`).
-    pub const CURRENT: i32 = 479;
-}
-
-/// `LanguageCode`: a byte on the binary wire, an enum name in JSON. Unknown bytes are kept as they came.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LanguageCode(pub u8);
-
-impl LanguageCode {
-    pub const JAVA: Self = Self(0);
-    pub const CPP: Self = Self(1);
-    pub const DOTNET: Self = Self(2);
-    pub const PYTHON: Self = Self(3);
-    pub const DELPHI: Self = Self(4);
-    pub const ERLANG: Self = Self(5);
-    pub const RUBY: Self = Self(6);
-    pub const OTHER: Self = Self(7);
-    pub const HTTP: Self = Self(8);
-    pub const GO: Self = Self(9);
-    pub const PHP: Self = Self(10);
-    pub const OMS: Self = Self(11);
-    pub const RUST: Self = Self(12);
-    pub const NODE_JS: Self = Self(13);
-
-    const NAMES: [&'static str; 14] = [
-        "JAVA", "CPP", "DOTNET", "PYTHON", "DELPHI", "ERLANG", "RUBY", "OTHER", "HTTP", "GO",
-        "PHP", "OMS", "RUST", "NODE_JS",
-    ];
-
-    /// The enum name; bytes Apache does not know are written as `OTHER`.
-    pub fn name(self) -> &'static str {
-        Self::NAMES
-            .get(usize::from(self.0))
-            .copied()
-            .unwrap_or("OTHER")
-    }
-
-    /// Parses an enum name. fastjson maps unknown names to null; we keep them as `OTHER`.
-    pub fn from_name(name: &str) -> Self {
-        Self::NAMES
-            .iter()
-            .position(|n| *n == name)
-            .and_then(|i| u8::try_from(i).ok())
-            .map(Self)
-            .unwrap_or(Self::OTHER)
-    }
-
-    pub fn is_known(self) -> bool {
-        usize::from(self.0) < Self::NAMES.len()
-    }
-}
-
-/// Header serialization (`SerializeType.java`): the high byte of the header-length word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SerializeType {
-    Json,
-    RocketMq,
-}
-
-impl SerializeType {
-    pub fn code(self) -> u8 {
-        match self {
-            SerializeType::Json => 0,
-            SerializeType::RocketMq => 1,
-        }
-    }
-
-    pub fn from_code(code: u8) -> Option<Self> {
-        match code {
-            0 => Some(SerializeType::Json),
-            1 => Some(SerializeType::RocketMq),
-            _ => None,
-        }
-    }
-}
-
-/// Flag bits of a command.
-pub mod flag {
-    /// Set on responses (`RPC_TYPE`).
-    pub const RESPONSE: i32 = 1;
-    /// Set on oneway requests (`RPC_ONEWAY`): processed, never answered.
-    pub const ONEWAY: i32 = 2;
+    pub const CURRENT: i32 = crate::codec::command::CURRENT_VERSION;
 }
 
 #[cfg(test)]

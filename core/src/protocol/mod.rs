@@ -2,11 +2,10 @@
 
 pub mod bodies;
 pub mod codes;
-pub mod command;
 pub mod headers;
 mod register_fast;
 pub mod register_request;
 
-pub use codes::{flag, request, response, version, LanguageCode, SerializeType};
-pub use command::RemotingCommand;
+pub use crate::codec::command::{flag, LanguageCode, RemotingCommand, SerializeType};
+pub use codes::{request, response, version};
 pub use register_request::{BodyShape, RegisterBrokerRequest};

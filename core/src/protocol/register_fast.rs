@@ -7,8 +7,11 @@
 //! answers it answers exactly what the lenient path would (same topic order: by map key, the
 //! last of duplicate keys winning; same defaults for absent and null fields); the `register_body`
 //! fuzz target and a property test check that.
+//!
+//! [`RegisterBrokerBody::decode`], the entry point, is here too: it picks this path or the
+//! lenient one, so `bodies` (the types and the general path) never calls up into this module.
 
-use super::bodies::{DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigWrapper};
+use super::bodies::{BodyError, DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigWrapper};
 use crate::codec::plain_json::Cursor;
 
 /// An integer field: null reads as 0, as on the lenient path.
@@ -137,6 +140,31 @@ fn wrapper(c: &mut Cursor<'_>) -> Option<TopicConfigWrapper> {
         }
     }
     Some(w)
+}
+
+impl RegisterBrokerBody {
+    /// Decodes the body of REGISTER_BROKER per spec §2.1 step 2.
+    ///
+    /// Deliberate deviation: a body that starts like a zlib stream (`0x78`) is inflated even
+    /// when the header says `compressed=false`, because 5.x Java brokers with
+    /// `compressedRegister=true` always send `compressed=false` (spec §7.3) and Apache then
+    /// fails to decode them.
+    pub fn decode(
+        body: Option<&[u8]>,
+        version: i32,
+        compressed: bool,
+        max_inflated: usize,
+    ) -> Result<Self, BodyError> {
+        let legacy = version < crate::protocol::version::V3_0_11;
+        if let Some(plain) =
+            body.filter(|b| !b.is_empty() && (legacy || !(compressed || b.first() == Some(&0x78))))
+        {
+            if let Some(decoded) = decode(plain, legacy) {
+                return Ok(decoded);
+            }
+        }
+        Self::decode_lenient(body, version, compressed, max_inflated)
+    }
 }
 
 /// A JSON register body: `RegisterBrokerBody` (3.0.11 and later) or, for `legacy` versions,

@@ -1,5 +1,5 @@
 //! Removal paths (spec §3.4–3.5, §2.9, §2.13): UNREGISTER_BROKER, connection close and expiry
-//! all end in [`RouteInfo::remove_addr_from_group`] and [`RouteInfo::clean_topics_after_removal`].
+//! all end in `RouteInfo::remove_addr_from_group` and `RouteInfo::clean_topics_after_removal`.
 //!
 //! Java queues unregisters and executes them later with no freshness check, so a stale expiry or
 //! channel-close can wipe a fresh re-registration (apache/rocketmq#11043). Here every removal runs

@@ -1,8 +1,9 @@
 //! `RouteInfoManager` (spec §3): the five route tables, registration, cleanup and queries.
 //!
-//! Tables are `BTreeMap`s so every answer and every simulation trace is deterministic.
-//! One cleanup path serves UNREGISTER_BROKER, connection close and expiry
-//! ([`RouteInfo::remove_live_entry`] / [`RouteInfo::unregister`]).
+//! Tables are [`Table`]s: ordered (every answer and every simulation trace is deterministic)
+//! and persistent (a clone is O(1) and shares structure, which is what makes the machine's
+//! read view cheap). One cleanup path serves UNREGISTER_BROKER, connection close and expiry
+//! ([`RouteInfo::remove_live_entry`] / [`RouteInfo::unregister_broker`]).
 
 pub mod cleanup;
 pub mod query;

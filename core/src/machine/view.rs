@@ -6,12 +6,12 @@
 
 use bytes::Bytes;
 
+use super::State;
+use super::{Effect, Input, Request, Stats};
 use crate::codec::fastjson::Dialect;
-use crate::machine::State;
 use crate::protocol::codes;
 use crate::protocol::RemotingCommand;
 use crate::route::{ConnId, Millis};
-use crate::{Effect, Input, Request, Stats};
 
 /// A cache of encoded GET_ROUTEINFO_BY_TOPIC bodies, per topic and dialect, kept by the shell
 /// (it may lock inside; the core holds no locks). An entry is valid only for the generation it
