@@ -19,7 +19,9 @@ use crate::protocol::RemotingCommand;
 
 type HmacSha1 = hmac::Hmac<sha1::Sha1>;
 
+/// The extFields key naming the signer's access key (`SessionCredentials.ACCESS_KEY`).
 pub const ACCESS_KEY: &str = "AccessKey";
+/// The extFields key carrying the Base64 HMAC-SHA1 signature (`SessionCredentials.SIGNATURE`).
 pub const SIGNATURE: &str = "Signature";
 
 /// A secret key; never printed.
@@ -27,6 +29,7 @@ pub const SIGNATURE: &str = "Signature";
 pub struct Secret(Vec<u8>);
 
 impl Secret {
+    /// Wraps a secret key given as text (its UTF-8 bytes are the HMAC key).
     pub fn new(s: &str) -> Self {
         Self(s.as_bytes().to_vec())
     }
@@ -62,13 +65,24 @@ impl Accounts {
 /// Why a request was refused (answered 16 NO_PERMISSION; the reason goes in the remark).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthError {
+    /// The request has no `AccessKey` extField.
     MissingAccessKey,
+    /// The `AccessKey` (given) is not in the accounts.
     UnknownAccessKey(String),
-    MissingSignature { access_key: String },
-    BadSignature { access_key: String },
+    /// A known access key signed nothing: the request has no `Signature` extField.
+    MissingSignature {
+        /// The request's `AccessKey`.
+        access_key: String,
+    },
+    /// The `Signature` is not Base64 or does not match the one computed with the account's secret.
+    BadSignature {
+        /// The request's `AccessKey`.
+        access_key: String,
+    },
 }
 
 impl AuthError {
+    /// The access key the request named, if it named one.
     pub fn access_key(&self) -> Option<&str> {
         match self {
             AuthError::MissingAccessKey => None,

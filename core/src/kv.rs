@@ -10,6 +10,7 @@ use crate::codec::fastjson::{self, as_string, Dialect, JsonWriter};
 /// `NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG`.
 pub const NAMESPACE_ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
 
+/// The KV store (`KVConfigManager.configTable`): namespace → key → value, all strings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KvConfig {
     table: BTreeMap<String, BTreeMap<String, String>>,
@@ -28,6 +29,7 @@ impl std::fmt::Display for KvLoadError {
 impl std::error::Error for KvLoadError {}
 
 impl KvConfig {
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }
@@ -42,6 +44,7 @@ impl KvConfig {
         }
     }
 
+    /// `getKVConfig`: the value of `key` in `namespace`, if stored.
     pub fn get(&self, namespace: &str, key: &str) -> Option<&str> {
         self.table.get(namespace)?.get(key).map(String::as_str)
     }
@@ -58,6 +61,7 @@ impl KvConfig {
         self.table.get(namespace)
     }
 
+    /// The whole table, namespaces and keys sorted.
     pub fn table(&self) -> &BTreeMap<String, BTreeMap<String, String>> {
         &self.table
     }

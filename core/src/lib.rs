@@ -6,6 +6,8 @@
 //! the [`kv`] store, the [`config`]. No sockets, files, clocks, randomness or locks: time is
 //! an argument.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod acl;
 pub mod codec;
 pub mod config;

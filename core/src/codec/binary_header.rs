@@ -70,6 +70,8 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Decodes a ROCKETMQ binary header (`RocketMQSerializable.rocketMQProtocolDecode`); strings
+/// of length 0 come back as `None`, and null extFields keys or values are dropped.
 pub fn decode(header: &[u8]) -> Result<HeaderFields, CodecError> {
     let mut r = Reader { s: header, i: 0 };
     let code = r.i16("code")?;

@@ -17,14 +17,24 @@ pub const CURRENT_VERSION: i32 = 479;
 /// responses do: a response whose custom header has only null fields carries `"extFields":{}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemotingCommand {
+    /// `code`: the request code (`RequestCode`) of a request, the response code
+    /// (`ResponseCode`) of a response.
     pub code: i32,
+    /// `language`: the sender's client language.
     pub language: LanguageCode,
+    /// `version`: the sender's RocketMQ version (an `MQVersion.Version` ordinal).
     pub version: i32,
+    /// `opaque`: the request id a response echoes, so the sender can match them up.
     pub opaque: i32,
+    /// `flag`: the [`flag`] bits (response, oneway).
     pub flag: i32,
+    /// `remark`: free text, on responses usually the error message.
     pub remark: Option<String>,
+    /// `extFields`: the custom header's fields as strings, sorted by key.
     pub ext_fields: Option<BTreeMap<String, String>>,
+    /// How the header is (to be) serialized on the wire, JSON or ROCKETMQ binary.
     pub serialize_type: SerializeType,
+    /// The body after the header, if any (often fastjson).
     pub body: Option<Bytes>,
 }
 
@@ -60,18 +70,22 @@ impl RemotingCommand {
         }
     }
 
+    /// Whether the [`flag::RESPONSE`] bit is set.
     pub fn is_response(&self) -> bool {
         self.flag & flag::RESPONSE != 0
     }
 
+    /// Whether the [`flag::ONEWAY`] bit is set: the sender expects no reply.
     pub fn is_oneway(&self) -> bool {
         self.flag & flag::ONEWAY != 0
     }
 
+    /// The extFields value under `key`, if present.
     pub fn ext(&self, key: &str) -> Option<&str> {
         self.ext_fields.as_ref()?.get(key).map(String::as_str)
     }
 
+    /// Sets the extFields entry `key` (creating the map if absent), builder style.
     pub fn with_ext(mut self, key: &str, value: impl Into<String>) -> Self {
         self.ext_fields
             .get_or_insert_with(BTreeMap::new)
@@ -79,11 +93,13 @@ impl RemotingCommand {
         self
     }
 
+    /// Sets the body, builder style.
     pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = Some(body.into());
         self
     }
 
+    /// Sets the opaque (request id), builder style.
     pub fn with_opaque(mut self, opaque: i32) -> Self {
         self.opaque = opaque;
         self
@@ -95,19 +111,34 @@ impl RemotingCommand {
 pub struct LanguageCode(pub u8);
 
 impl LanguageCode {
+    /// `JAVA` (0): the Java client and broker.
     pub const JAVA: Self = Self(0);
+    /// `CPP` (1): the C++ client.
     pub const CPP: Self = Self(1);
+    /// `DOTNET` (2): the .NET client.
     pub const DOTNET: Self = Self(2);
+    /// `PYTHON` (3): the Python client.
     pub const PYTHON: Self = Self(3);
+    /// `DELPHI` (4): the Delphi client.
     pub const DELPHI: Self = Self(4);
+    /// `ERLANG` (5): the Erlang client.
     pub const ERLANG: Self = Self(5);
+    /// `RUBY` (6): the Ruby client.
     pub const RUBY: Self = Self(6);
+    /// `OTHER` (7): any other language; also what unknown names parse to, and how unknown
+    /// bytes are written in JSON.
     pub const OTHER: Self = Self(7);
+    /// `HTTP` (8): HTTP clients.
     pub const HTTP: Self = Self(8);
+    /// `GO` (9): the Go client.
     pub const GO: Self = Self(9);
+    /// `PHP` (10): the PHP client.
     pub const PHP: Self = Self(10);
+    /// `OMS` (11): OpenMessaging clients.
     pub const OMS: Self = Self(11);
+    /// `RUST` (12): the Rust client.
     pub const RUST: Self = Self(12);
+    /// `NODE_JS` (13): the Node.js client.
     pub const NODE_JS: Self = Self(13);
 
     const NAMES: [&'static str; 14] = [
@@ -133,6 +164,7 @@ impl LanguageCode {
             .unwrap_or(Self::OTHER)
     }
 
+    /// Whether the byte is one Apache's `LanguageCode` names (0..=13).
     pub fn is_known(self) -> bool {
         usize::from(self.0) < Self::NAMES.len()
     }
@@ -141,11 +173,14 @@ impl LanguageCode {
 /// Header serialization (`SerializeType.java`): the high byte of the header-length word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SerializeType {
+    /// `JSON` (0): the header is a fastjson object.
     Json,
+    /// `ROCKETMQ` (1): the compact binary header of `RocketMQSerializable`.
     RocketMq,
 }
 
 impl SerializeType {
+    /// The wire byte: 0 for JSON, 1 for ROCKETMQ.
     pub fn code(self) -> u8 {
         match self {
             SerializeType::Json => 0,
@@ -153,6 +188,7 @@ impl SerializeType {
         }
     }
 
+    /// The type for a wire byte; `None` for bytes other than 0 and 1.
     pub fn from_code(code: u8) -> Option<Self> {
         match code {
             0 => Some(SerializeType::Json),

@@ -11,9 +11,12 @@ use serde_json::{Map, Number, Value};
 /// Deepest nesting accepted. Real bodies nest at most 6 levels.
 pub const MAX_DEPTH: usize = 64;
 
+/// Why [`parse`] refused its input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonError {
+    /// The byte offset into the input where the problem was found.
     pub offset: usize,
+    /// What was wrong there.
     pub reason: &'static str,
 }
 
@@ -292,6 +295,7 @@ pub struct JsonWriter {
 }
 
 impl JsonWriter {
+    /// An empty writer that will write `dialect`.
     pub fn new(dialect: Dialect) -> Self {
         Self {
             out: String::with_capacity(256),
@@ -300,10 +304,12 @@ impl JsonWriter {
         }
     }
 
+    /// The dialect being written.
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }
 
+    /// The JSON text written so far.
     pub fn finish(self) -> String {
         self.out
     }
@@ -317,24 +323,28 @@ impl JsonWriter {
         }
     }
 
+    /// Opens an object: `{`.
     pub fn begin_object(&mut self) -> &mut Self {
         self.out.push('{');
         self.nonempty.push(false);
         self
     }
 
+    /// Closes the innermost object: `}`.
     pub fn end_object(&mut self) -> &mut Self {
         self.nonempty.pop();
         self.out.push('}');
         self
     }
 
+    /// Opens an array: `[`.
     pub fn begin_array(&mut self) -> &mut Self {
         self.out.push('[');
         self.nonempty.push(false);
         self
     }
 
+    /// Closes the innermost array: `]`.
     pub fn end_array(&mut self) -> &mut Self {
         self.nonempty.pop();
         self.out.push(']');
@@ -370,11 +380,14 @@ impl JsonWriter {
         self
     }
 
+    /// Writes a quoted string value, escaped as fastjson escapes it in this dialect.
     pub fn string(&mut self, s: &str) -> &mut Self {
         self.write_str(s);
         self
     }
 
+    /// Writes an integer value; in the standard dialect one beyond ±2^53 is written as a
+    /// string, as `BrowserCompatible` does.
     pub fn long(&mut self, v: i64) -> &mut Self {
         // BrowserCompatible writes longs beyond 2^53 as strings, so JavaScript keeps them exact.
         if self.dialect == Dialect::Standard && v.unsigned_abs() > 9_007_199_254_740_991 {
@@ -387,6 +400,7 @@ impl JsonWriter {
         self
     }
 
+    /// Writes `true` or `false`.
     pub fn bool(&mut self, v: bool) -> &mut Self {
         self.out.push_str(if v { "true" } else { "false" });
         self

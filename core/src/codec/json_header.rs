@@ -13,12 +13,19 @@ use super::CodecError;
 /// Header fields of a command, without body and serialize type.
 #[derive(Debug, PartialEq, Eq)]
 pub struct HeaderFields {
+    /// `code`: the request or response code.
     pub code: i32,
+    /// `language`: the sender's client language.
     pub language: LanguageCode,
+    /// `version`: the sender's RocketMQ version (an `MQVersion.Version` ordinal).
     pub version: i32,
+    /// `opaque`: the request id a response echoes.
     pub opaque: i32,
+    /// `flag`: the response and oneway bits.
     pub flag: i32,
+    /// `remark`: free text, on responses usually the error message.
     pub remark: Option<String>,
+    /// `extFields`: the custom header's fields as strings.
     pub ext_fields: Option<BTreeMap<String, String>>,
 }
 
@@ -39,6 +46,8 @@ fn int_field(obj: &serde_json::Map<String, Value>, field: &'static str) -> Resul
     })
 }
 
+/// Decodes a JSON header: through the one-pass fast path when it is sure of the bytes,
+/// otherwise through [`decode_lenient`]; both answer the same.
 pub fn decode(header: &[u8]) -> Result<HeaderFields, CodecError> {
     if let Some(h) = fast::decode(header) {
         return Ok(h);

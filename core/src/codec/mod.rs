@@ -16,27 +16,54 @@ pub enum CodecError {
     /// The length prefix is below the 4 bytes the header-length word needs.
     BadLength(i32),
     /// `4 + total` exceeds the configured maximum (rejected from the prefix, before allocation).
-    FrameTooLarge { frame_len: u64, max: usize },
+    FrameTooLarge {
+        /// The whole frame's length, `4 + total`, as the prefix declares it.
+        frame_len: u64,
+        /// The configured maximum frame length (`frameMaxLength`).
+        max: usize,
+    },
     /// The header length in the header-length word is longer than the frame.
-    HeaderLongerThanFrame { header_len: usize, frame_len: usize },
+    HeaderLongerThanFrame {
+        /// The header length from the low 24 bits of the header-length word.
+        header_len: usize,
+        /// The frame's length after the length prefix (header-length word included).
+        frame_len: usize,
+    },
     /// The serialize-type byte is neither 0 (JSON) nor 1 (ROCKETMQ).
     UnknownSerializeType(u8),
     /// The JSON header is not (fastjson-lenient) JSON, or not an object.
     MalformedJson(String),
     /// A JSON header field has the wrong type or range.
-    BadHeaderField { field: &'static str, reason: String },
+    BadHeaderField {
+        /// The JSON header key (`code`, `opaque`, `extFields`, ...).
+        field: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
     /// The binary header ends inside `field`.
-    TruncatedBinaryHeader { field: &'static str },
+    TruncatedBinaryHeader {
+        /// The binary header field being read when the bytes ran out.
+        field: &'static str,
+    },
     /// A length inside the binary header is negative or runs past its limit.
     LyingLength {
+        /// The length-prefixed binary header field (`remark`, `extFields`, ...).
         field: &'static str,
+        /// The length the header declares.
         len: i64,
+        /// The most it may be: the bytes left in the header (or in `extFields`).
         limit: usize,
     },
     /// A binary header string is not UTF-8.
-    InvalidUtf8 { field: &'static str },
+    InvalidUtf8 {
+        /// The binary header field holding the bad bytes.
+        field: &'static str,
+    },
     /// A command cannot be encoded (header longer than the 24-bit length field).
-    TooLargeToEncode { header_len: usize },
+    TooLargeToEncode {
+        /// The encoded header's length in bytes.
+        header_len: usize,
+    },
 }
 
 impl std::fmt::Display for CodecError {

@@ -46,12 +46,17 @@ fn int32(obj: &Map<String, Value>, key: &str) -> i32 {
 /// `DataVersion`: equality compares all three fields.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DataVersion {
+    /// `stateVersion`: the broker's state version; a higher one fences a stale holder of the
+    /// same broker id (0 when a 4.x broker omits it).
     pub state_version: i64,
+    /// `timestamp`: when the version was last bumped, in epoch milliseconds.
     pub timestamp: i64,
+    /// `counter`: incremented on every change of the broker's topic config.
     pub counter: i64,
 }
 
 impl DataVersion {
+    /// Reads a parsed `dataVersion` object; missing fields are 0, and a non-object is all 0.
     pub fn from_value(v: &Value) -> Self {
         match v {
             Value::Object(o) => Self {
@@ -63,6 +68,7 @@ impl DataVersion {
         }
     }
 
+    /// Decodes a `DataVersion` JSON body (as QUERY_DATA_VERSION carries).
     pub fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
         Ok(Self::from_value(&Value::Object(parse_object(
             bytes,
@@ -70,6 +76,7 @@ impl DataVersion {
         )?)))
     }
 
+    /// Writes `{"counter":..,"stateVersion":..,"timestamp":..}` to `w`.
     pub fn write(&self, w: &mut JsonWriter) {
         w.begin_object();
         w.key("counter").long(self.counter);
@@ -78,6 +85,7 @@ impl DataVersion {
         w.end_object();
     }
 
+    /// The JSON text of [`Self::write`], in the legacy dialect.
     pub fn encode(&self) -> String {
         let mut w = JsonWriter::new(Dialect::Legacy);
         self.write(&mut w);
@@ -88,10 +96,15 @@ impl DataVersion {
 /// The parts of a broker's `TopicConfig` the NameServer uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TopicConfig {
+    /// `topicName`: the topic (empty when the broker sent a config without a name).
     pub topic_name: String,
+    /// `readQueueNums`: how many queues consumers read on this broker.
     pub read_queue_nums: i32,
+    /// `writeQueueNums`: how many queues producers write on this broker.
     pub write_queue_nums: i32,
+    /// `perm`: the topic's [`crate::route::perm`] bits on this broker.
     pub perm: i32,
+    /// `topicSysFlag`: the `TopicSysFlag` bits (unit topic, unit subscription).
     pub topic_sys_flag: i32,
 }
 
@@ -141,7 +154,9 @@ impl TopicConfig {
 /// `TopicConfigSerializeWrapper` / `TopicConfigAndMappingSerializeWrapper`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopicConfigWrapper {
+    /// `dataVersion`: the version of the broker's topic config.
     pub data_version: DataVersion,
+    /// The values of `topicConfigTable` (its keys are ignored, as in Apache).
     pub topic_configs: Vec<TopicConfig>,
     /// Static-topic mapping info (`topicQueueMappingInfoMap`), passed through opaquely.
     pub mapping_infos: BTreeMap<String, Value>,
@@ -182,6 +197,7 @@ impl TopicConfigWrapper {
 /// What a REGISTER_BROKER body carries.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RegisterBrokerBody {
+    /// `topicConfigSerializeWrapper`: the broker's topics and their data version.
     pub wrapper: TopicConfigWrapper,
     /// `None` for legacy bodies: the filter-server table is then left alone.
     pub filter_server_list: Option<Vec<String>>,
@@ -447,14 +463,21 @@ impl<'a> Cursor<'a> {
 /// `QueueData`: one broker's queues for a topic.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct QueueData {
+    /// `brokerName`: the broker group holding the queues.
     pub broker_name: String,
+    /// `readQueueNums`: how many queues consumers read.
     pub read_queue_nums: i32,
+    /// `writeQueueNums`: how many queues producers write.
     pub write_queue_nums: i32,
+    /// `perm`: the [`crate::route::perm`] bits (read, write, inherit, priority).
     pub perm: i32,
+    /// `topicSysFlag`: the `TopicSysFlag` bits (unit topic, unit subscription).
     pub topic_sys_flag: i32,
 }
 
 impl QueueData {
+    /// Reads one parsed `queueDatas` entry; `brokerName` is required, the counts default to 0,
+    /// and the pre-2021 spelling `topicSynFlag` is accepted.
     pub fn from_value(v: &Value) -> Result<Self, BodyError> {
         let Value::Object(o) = v else {
             return Err(err("a queueData entry is not an object"));
@@ -477,6 +500,7 @@ impl QueueData {
         })
     }
 
+    /// Writes the entry as fastjson does (properties in alphabetical order).
     pub fn write(&self, w: &mut JsonWriter) {
         w.begin_object();
         w.key("brokerName").string(&self.broker_name);
@@ -491,14 +515,20 @@ impl QueueData {
 /// `BrokerData`: a broker group (one name, ids → addresses).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BrokerData {
+    /// `cluster`: the cluster the group belongs to.
     pub cluster: String,
+    /// `brokerName`: the group's name, shared by its master and slaves.
     pub broker_name: String,
+    /// `brokerAddrs`: broker id (0 = master) → the broker's `host:port` for clients.
     pub broker_addrs: BTreeMap<i64, String>,
+    /// `zoneName`: the group's zone, for zone-aware routing (`ZoneRouteRPCHook`).
     pub zone_name: Option<String>,
+    /// `enableActingMaster`: the group lets a slave act as master while the master is gone.
     pub enable_acting_master: bool,
 }
 
 impl BrokerData {
+    /// Reads one parsed `brokerData` object; `brokerAddrs` keys must be numbers (quoted or not).
     pub fn from_value(v: &Value) -> Result<Self, BodyError> {
         let Value::Object(o) = v else {
             return Err(err("a brokerData entry is not an object"));
@@ -527,6 +557,8 @@ impl BrokerData {
         })
     }
 
+    /// Writes the group as fastjson does: ids as numeric keys (unquoted in the legacy dialect),
+    /// `enableActingMaster` always, `zoneName` only when set.
     pub fn write(&self, w: &mut JsonWriter) {
         w.begin_object();
         w.key("brokerAddrs").begin_object();
@@ -548,14 +580,21 @@ impl BrokerData {
 /// `TopicRouteData`, the answer to GET_ROUTEINFO_BY_TOPIC.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopicRouteData {
+    /// `orderTopicConf`: the topic's ORDER_TOPIC_CONFIG KV value (with `orderMessageEnable`).
     pub order_topic_conf: Option<String>,
+    /// `queueDatas`: the topic's queues, one entry per broker group.
     pub queue_datas: Vec<QueueData>,
+    /// `brokerDatas`: the groups serving the topic, with their addresses.
     pub broker_datas: Vec<BrokerData>,
+    /// `filterServerTable`: broker address → its filter servers' addresses.
     pub filter_server_table: BTreeMap<String, Vec<String>>,
+    /// `topicQueueMappingByBroker`: static-topic mapping info per broker name, passed through.
     pub topic_queue_mapping_by_broker: Option<BTreeMap<String, Value>>,
 }
 
 impl TopicRouteData {
+    /// Decodes a `TopicRouteData` body (a GET_ROUTEINFO_BY_TOPIC reply, or what
+    /// REGISTER_TOPIC_IN_NAMESRV carries), in either dialect.
     pub fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
         let o = parse_object(bytes, "TopicRouteData")?;
         let list = |key: &str| match o.get(key) {
@@ -593,6 +632,7 @@ impl TopicRouteData {
         })
     }
 
+    /// Encodes the route as Apache does in `dialect`, properties in alphabetical order.
     pub fn encode(&self, dialect: Dialect) -> String {
         let mut w = JsonWriter::new(dialect);
         w.begin_object();
@@ -635,11 +675,14 @@ impl TopicRouteData {
 /// `ClusterInfo`, the answer to GET_BROKER_CLUSTER_INFO.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterInfo {
+    /// `brokerAddrTable`: broker name → its group.
     pub broker_addr_table: BTreeMap<String, BrokerData>,
+    /// `clusterAddrTable`: cluster name → the names of its broker groups.
     pub cluster_addr_table: BTreeMap<String, Vec<String>>,
 }
 
 impl ClusterInfo {
+    /// Encodes the body as Apache does in `dialect`.
     pub fn encode(&self, dialect: Dialect) -> String {
         let mut w = JsonWriter::new(dialect);
         w.begin_object();
@@ -662,6 +705,7 @@ impl ClusterInfo {
         w.finish()
     }
 
+    /// Decodes a GET_BROKER_CLUSTER_INFO body, in either dialect.
     pub fn decode(bytes: &[u8]) -> Result<Self, BodyError> {
         let o = parse_object(bytes, "ClusterInfo")?;
         let mut info = Self::default();
@@ -696,6 +740,7 @@ pub fn encode_kv_table(table: &BTreeMap<String, String>) -> String {
     w.finish()
 }
 
+/// Decodes a `KVTable` body (`{"table":{...}}`); non-string values are skipped.
 pub fn decode_kv_table(bytes: &[u8]) -> Result<BTreeMap<String, String>, BodyError> {
     let o = parse_object(bytes, "KVTable")?;
     let mut out = BTreeMap::new();
@@ -727,6 +772,7 @@ pub fn encode_topic_list<'a>(
     w.finish()
 }
 
+/// Decodes a `TopicList` body to its `topicList` (empty when absent).
 pub fn decode_topic_list(bytes: &[u8]) -> Result<Vec<String>, BodyError> {
     let o = parse_object(bytes, "TopicList")?;
     match o.get("topicList") {

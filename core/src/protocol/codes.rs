@@ -4,28 +4,56 @@
 
 /// The request codes a NameServer answers, plus the one it sends (905).
 pub mod request {
+    /// `PUT_KV_CONFIG`: stores a value under a KV namespace and key.
     pub const PUT_KV_CONFIG: i32 = 100;
+    /// `GET_KV_CONFIG`: a KV value by namespace and key (QUERY_NOT_FOUND if absent).
     pub const GET_KV_CONFIG: i32 = 101;
+    /// `DELETE_KV_CONFIG`: removes a KV key (the namespace stays).
     pub const DELETE_KV_CONFIG: i32 = 102;
+    /// `REGISTER_BROKER`: a broker announces itself and its topic config; also its heartbeat.
     pub const REGISTER_BROKER: i32 = 103;
+    /// `UNREGISTER_BROKER`: a broker leaves: its address is removed from the route tables.
     pub const UNREGISTER_BROKER: i32 = 104;
+    /// `GET_ROUTEINFO_BY_TOPIC`: a topic's route (queue and broker data).
     pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
+    /// `GET_BROKER_CLUSTER_INFO`: every broker group and which cluster holds which group.
     pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
+    /// `WIPE_WRITE_PERM_OF_BROKER`: clears the write bit of a broker group's queue data on every
+    /// topic.
     pub const WIPE_WRITE_PERM_OF_BROKER: i32 = 205;
+    /// `GET_ALL_TOPIC_LIST_FROM_NAMESERVER`: every topic name known (with `enableAllTopicList`).
     pub const GET_ALL_TOPIC_LIST_FROM_NAMESERVER: i32 = 206;
+    /// `DELETE_TOPIC_IN_NAMESRV`: removes a topic's route, in one cluster or everywhere.
     pub const DELETE_TOPIC_IN_NAMESRV: i32 = 216;
+    /// `REGISTER_TOPIC_IN_NAMESRV`: adds or replaces a topic's queue data for known broker groups.
     pub const REGISTER_TOPIC_IN_NAMESRV: i32 = 217;
+    /// `GET_KVLIST_BY_NAMESPACE`: every key and value of a KV namespace.
     pub const GET_KVLIST_BY_NAMESPACE: i32 = 219;
+    /// `GET_TOPICS_BY_CLUSTER`: the topics with queues on any broker group of a cluster.
     pub const GET_TOPICS_BY_CLUSTER: i32 = 224;
+    /// `GET_SYSTEM_TOPIC_LIST_FROM_NS`: the cluster and broker names (system topics) plus one
+    /// broker address.
     pub const GET_SYSTEM_TOPIC_LIST_FROM_NS: i32 = 304;
+    /// `GET_UNIT_TOPIC_LIST`: the topics flagged as unit topics (`TopicSysFlag` FLAG_UNIT).
     pub const GET_UNIT_TOPIC_LIST: i32 = 311;
+    /// `GET_HAS_UNIT_SUB_TOPIC_LIST`: the topics flagged as having unit subscriptions
+    /// (FLAG_UNIT_SUB).
     pub const GET_HAS_UNIT_SUB_TOPIC_LIST: i32 = 312;
+    /// `GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST`: the non-unit topics that have unit subscriptions.
     pub const GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST: i32 = 313;
+    /// `UPDATE_NAMESRV_CONFIG`: sets config keys from a `.properties` body, and persists them.
     pub const UPDATE_NAMESRV_CONFIG: i32 = 318;
+    /// `GET_NAMESRV_CONFIG`: every config key and value, as `.properties` text.
     pub const GET_NAMESRV_CONFIG: i32 = 319;
+    /// `QUERY_DATA_VERSION`: whether the broker's topic-config data version differs from the
+    /// stored one; also a heartbeat.
     pub const QUERY_DATA_VERSION: i32 = 322;
+    /// `ADD_WRITE_PERM_OF_BROKER`: sets a broker group's queue data to read|write (6) on every
+    /// topic.
     pub const ADD_WRITE_PERM_OF_BROKER: i32 = 327;
+    /// `GET_BROKER_MEMBER_GROUP`: the ids and addresses of a broker group's members.
     pub const GET_BROKER_MEMBER_GROUP: i32 = 901;
+    /// `BROKER_HEARTBEAT`: keeps a registered broker alive (sent by acting-master brokers).
     pub const BROKER_HEARTBEAT: i32 = 904;
     /// Outbound, NameServer → broker (oneway).
     pub const NOTIFY_MIN_BROKER_ID_CHANGE: i32 = 905;
@@ -143,13 +171,23 @@ pub fn is_read(code: i32) -> bool {
 
 /// Response codes (`RemotingSysResponseCode` and the subset of `ResponseCode` a NameServer uses).
 pub mod response {
+    /// `SUCCESS`: the request succeeded.
     pub const SUCCESS: i32 = 0;
+    /// `SYSTEM_ERROR`: the request failed (bad header or body, a disabled query, a refused
+    /// registration); the remark says why.
     pub const SYSTEM_ERROR: i32 = 1;
+    /// `SYSTEM_BUSY`: the server is overloaded (`RemotingSysResponseCode`); the core never sends
+    /// it.
     pub const SYSTEM_BUSY: i32 = 2;
+    /// `REQUEST_CODE_NOT_SUPPORTED`: the request code is not one the NameServer handles.
     pub const REQUEST_CODE_NOT_SUPPORTED: i32 = 3;
+    /// `NO_PERMISSION`: refused: a blacklisted config key, or an ACL signature missing or wrong.
     pub const NO_PERMISSION: i32 = 16;
+    /// `TOPIC_NOT_EXIST`: GET_ROUTEINFO_BY_TOPIC found no route for the topic.
     pub const TOPIC_NOT_EXIST: i32 = 17;
+    /// `QUERY_NOT_FOUND`: the KV key or namespace asked for does not exist.
     pub const QUERY_NOT_FOUND: i32 = 22;
+    /// `GO_AWAY`: the server is shutting down gracefully; the client should use another NameServer.
     pub const GO_AWAY: i32 = 1500;
 }
 
@@ -161,6 +199,8 @@ pub mod version {
     pub const V4_9_4: i32 = 401;
     /// Compressed register bodies carry the static-topic mapping section from here on.
     pub const V5_0_0: i32 = 413;
+    /// 5.3.1: with `enableShutdownGracefully`, requests above this version get GO_AWAY while
+    /// shutting down.
     pub const V5_3_1: i32 = 475;
     /// What our replies announce (Apache 5.3.3, `MQVersion.CURRENT_VERSION`).
     pub const CURRENT: i32 = crate::codec::command::CURRENT_VERSION;

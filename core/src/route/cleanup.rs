@@ -20,7 +20,9 @@ pub struct Removal {
     pub removed: BTreeSet<String>,
     /// Groups that lost an address but remain.
     pub reduced: BTreeSet<String>,
+    /// NOTIFY_MIN_BROKER_ID_CHANGE messages to send.
     pub notifies: Vec<MinBrokerIdChange>,
+    /// What happened, for logs and metrics.
     pub events: Vec<RouteEvent>,
 }
 

@@ -28,24 +28,34 @@ pub type Millis = u64;
 /// `DEFAULT_BROKER_CHANNEL_EXPIRED_TIME`.
 pub const DEFAULT_HEARTBEAT_TIMEOUT_MS: Millis = 120_000;
 
+/// `MixAll.MASTER_ID`: the broker id of a group's master (slaves have ids above 0).
 pub const MASTER_ID: i64 = 0;
 
-/// `PermName`.
+/// `PermName`: the permission bits of a topic's queue data.
 pub mod perm {
+    /// `PERM_PRIORITY`: Apache's priority bit; stored and passed through (ADD_WRITE_PERM_OF_BROKER
+    /// drops it).
     pub const PRIORITY: i32 = 8;
+    /// `PERM_READ`: consumers may read the queues.
     pub const READ: i32 = 4;
+    /// `PERM_WRITE`: producers may write the queues.
     pub const WRITE: i32 = 2;
+    /// `PERM_INHERIT`: other topics may inherit this one's config (as auto-created topics inherit
+    /// `TBW102`'s).
     pub const INHERIT: i32 = 1;
 }
 
 /// Key of the live and filter-server tables. The same address in two clusters is two brokers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BrokerAddrInfo {
+    /// `clusterName`: the cluster the broker registered under.
     pub cluster: String,
+    /// `brokerAddr`: the broker's `host:port` for clients.
     pub addr: String,
 }
 
 impl BrokerAddrInfo {
+    /// The key for `addr` in `cluster`.
     pub fn new(cluster: &str, addr: &str) -> Self {
         Self {
             cluster: cluster.to_owned(),
@@ -57,15 +67,20 @@ impl BrokerAddrInfo {
 /// `BrokerLiveInfo`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BrokerLiveInfo {
+    /// `lastUpdateTimestamp`: the last registration or heartbeat, on the caller's clock.
     pub last_update: Millis,
+    /// `heartbeatTimeoutMillis`: how long after `last_update` the broker expires.
     pub timeout_ms: Millis,
+    /// `dataVersion`: the version of the topic config the broker last registered.
     pub data_version: DataVersion,
     /// The connection that registered last; only its close removes the broker.
     pub conn: Option<ConnId>,
+    /// `haServerAddr`: the broker's HA address, returned to its slaves when they register.
     pub ha_server_addr: String,
 }
 
 impl BrokerLiveInfo {
+    /// When the broker expires: `last_update + timeout_ms` (saturating).
     pub fn deadline(&self) -> Millis {
         self.last_update.saturating_add(self.timeout_ms)
     }
@@ -74,8 +89,11 @@ impl BrokerLiveInfo {
 /// Why a broker address left the tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RemovalCause {
+    /// The broker sent UNREGISTER_BROKER.
     Unregistered,
+    /// The connection it registered through closed.
     ConnectionClosed,
+    /// No registration or heartbeat before its deadline.
     Expired,
     /// Fenced by a master with a higher state version (spec §3.3 step 6).
     Fenced,
@@ -84,6 +102,7 @@ pub enum RemovalCause {
 }
 
 impl RemovalCause {
+    /// A short stable name for logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
             RemovalCause::Unregistered => "unregistered",
@@ -98,27 +117,43 @@ impl RemovalCause {
 /// A NOTIFY_MIN_BROKER_ID_CHANGE to send (spec §3.9).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MinBrokerIdChange {
+    /// The broker addresses to send it to (oneway).
     pub targets: Vec<String>,
+    /// `minBrokerId`: the group's lowest broker id now.
     pub min_broker_id: i64,
+    /// `minBrokerAddr`: the address under that id.
     pub min_broker_addr: String,
+    /// `offlineBrokerAddr`: the address that left, when a removal caused the change.
     pub offline_broker_addr: Option<String>,
+    /// `haBrokerAddr`: the registering broker's HA address, when a registration caused it.
     pub ha_broker_addr: Option<String>,
 }
 
 /// Something worth a log line or a metric.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RouteEvent {
+    /// A REGISTER_BROKER was accepted.
     BrokerRegistered {
+        /// The cluster it registered under.
         cluster: String,
+        /// Its group name.
         broker_name: String,
+        /// Its `host:port` for clients.
         broker_addr: String,
+        /// Its id in the group (0 = master).
         broker_id: i64,
+        /// `registerFirst`: the group or this id had no address before (a new member).
         first: bool,
     },
+    /// A broker address left the tables.
     BrokerRemoved {
+        /// The cluster of the removed live entry.
         cluster: String,
+        /// The removed address.
         broker_addr: String,
+        /// The groups that lost the address.
         broker_names: Vec<String>,
+        /// Why it was removed.
         cause: RemovalCause,
     },
 }
@@ -137,32 +172,39 @@ pub struct RouteInfo {
 }
 
 impl RouteInfo {
+    /// Empty tables.
     pub fn new() -> Self {
         Self::default()
     }
 
     // --- read access for tests, the simulator and tools -------------------------------------
 
+    /// `topicQueueTable`: topic → broker name → its queue data.
     pub fn topic_queue_table(&self) -> &Table<String, BTreeMap<String, QueueData>> {
         &self.topic_queue_table
     }
 
+    /// `brokerAddrTable`: broker name → the group (cluster, ids → addresses).
     pub fn broker_addr_table(&self) -> &Table<String, BrokerData> {
         &self.broker_addr_table
     }
 
+    /// `clusterAddrTable`: cluster name → the names of its broker groups.
     pub fn cluster_addr_table(&self) -> &Table<String, BTreeSet<String>> {
         &self.cluster_addr_table
     }
 
+    /// `brokerLiveTable`: (cluster, address) → liveness (last heartbeat, timeout, data version).
     pub fn broker_live_table(&self) -> &Table<BrokerAddrInfo, BrokerLiveInfo> {
         &self.broker_live_table
     }
 
+    /// `filterServerTable`: (cluster, address) → that broker's filter server addresses.
     pub fn filter_server_table(&self) -> &Table<BrokerAddrInfo, Vec<String>> {
         &self.filter_server_table
     }
 
+    /// `topicQueueMappingInfoTable`: topic → broker name → static-topic mapping info.
     pub fn topic_queue_mapping_info_table(&self) -> &Table<String, BTreeMap<String, Value>> {
         &self.topic_queue_mapping_info_table
     }

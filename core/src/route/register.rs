@@ -15,18 +15,27 @@ use crate::protocol::bodies::{
 /// Everything `registerBroker` takes.
 #[derive(Clone, Debug)]
 pub struct RegisterArgs<'a> {
+    /// `clusterName`: the cluster the broker registers under.
     pub cluster: &'a str,
+    /// `brokerAddr`: the broker's `host:port` for clients.
     pub addr: &'a str,
+    /// `brokerName`: the broker's group.
     pub name: &'a str,
+    /// `brokerId`: 0 for the master, above 0 for slaves.
     pub id: i64,
+    /// `haServerAddr`: the broker's HA address.
     pub ha_addr: &'a str,
+    /// `zoneName` (the `__ZONE_NAME` ext key): the group's zone.
     pub zone_name: Option<&'a str>,
+    /// `heartbeatTimeoutMillis`; `None` or non-positive means the 120 s default.
     pub timeout_ms: Option<i64>,
     /// `None`: a pre-5.x broker.
     pub enable_acting_master: Option<bool>,
+    /// The broker's topic configs and data version.
     pub wrapper: &'a TopicConfigWrapper,
     /// `None`: leave the filter-server table alone (legacy bodies).
     pub filter_server_list: Option<&'a [String]>,
+    /// The connection the registration came in on; its close will remove the broker.
     pub conn: Option<ConnId>,
 }
 
@@ -35,15 +44,21 @@ pub struct RegisterArgs<'a> {
 pub struct RegisterOutcome {
     /// Returned to slaves: the master's HA address and address.
     pub ha_server_addr: Option<String>,
+    /// `masterAddr`: the group's master address, for a slave whose master is live.
     pub master_addr: Option<String>,
+    /// A NOTIFY_MIN_BROKER_ID_CHANGE to send, with `notifyMinBrokerIdChanged`.
     pub notify: Option<MinBrokerIdChange>,
+    /// What happened, for logs and metrics.
     pub events: Vec<RouteEvent>,
 }
 
 /// Settings `registerBroker` reads.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RegisterSettings {
+    /// `deleteTopicWithBrokerRegistration`: drop the group's topics that a registering master
+    /// (or prime slave) no longer lists.
     pub delete_topic_with_broker_registration: bool,
+    /// `notifyMinBrokerIdChanged`: produce a [`MinBrokerIdChange`] when a lower id registers.
     pub notify_min_broker_id_changed: bool,
 }
 
