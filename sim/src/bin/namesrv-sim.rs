@@ -1,4 +1,5 @@
-//! `namesrv-sim run --seeds N [--start S] [--steps K]` runs N schedules;
+//! `namesrv-sim run --seeds N [--start S] [--steps K] [--seconds T]` runs N schedules (with
+//! `--seconds`, stops starting new ones after T seconds: CI's time budget);
 //! `namesrv-sim replay SEED [--steps K]` replays one and prints its event trace.
 
 use std::process::ExitCode;
@@ -19,11 +20,19 @@ fn main() -> ExitCode {
         Some("run") => {
             let seeds = arg_value(&args, "--seeds").unwrap_or(1000);
             let start = arg_value(&args, "--start").unwrap_or(0);
+            let budget = arg_value(&args, "--seconds").map(std::time::Duration::from_secs);
             let t0 = std::time::Instant::now();
-            let mut expiries = 0;
+            let (mut expiries, mut restarts, mut ran) = (0, 0, 0);
             for seed in start..start + seeds {
+                if budget.is_some_and(|b| t0.elapsed() >= b) {
+                    break;
+                }
+                ran += 1;
                 match run_schedule(seed, steps, false) {
-                    Ok(o) => expiries += o.expiries,
+                    Ok(o) => {
+                        expiries += o.expiries;
+                        restarts += o.restarts;
+                    }
                     Err(_) => {
                         // Re-run with the trace on for the report.
                         let f = run_schedule(seed, steps, true).err();
@@ -35,8 +44,16 @@ fn main() -> ExitCode {
                     }
                 }
             }
+            let cut = if ran < seeds {
+                format!(
+                    " (of {seeds}: the --seconds budget ran out; next: --start {})",
+                    start + ran
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "simulated {seeds} schedules x {steps} steps ({expiries} expiries) in {:.1}s: {seeds} passed, 0 failed",
+                "simulated {ran} schedules x {steps} steps ({expiries} expiries, {restarts} restarts) in {:.1}s: {ran} passed, 0 failed{cut}",
                 t0.elapsed().as_secs_f64()
             );
             ExitCode::SUCCESS
@@ -59,7 +76,7 @@ fn main() -> ExitCode {
             }
         }
         _ => {
-            eprintln!("usage: namesrv-sim run --seeds N [--start S] [--steps K] | replay SEED [--steps K]");
+            eprintln!("usage: namesrv-sim run --seeds N [--start S] [--steps K] [--seconds T] | replay SEED [--steps K]");
             ExitCode::from(2)
         }
     }
