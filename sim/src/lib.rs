@@ -15,6 +15,7 @@
 mod check;
 mod model;
 mod sim;
+mod writes;
 
 use sim::Sim;
 
