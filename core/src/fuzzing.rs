@@ -9,7 +9,7 @@ use crate::config::{parse_properties, NamesrvConfig};
 use crate::kv::KvConfig;
 use crate::protocol::bodies::{RegisterBrokerBody, TopicRouteData};
 use crate::protocol::RemotingCommand;
-use crate::{Dispatch, Effect, Input, NameServer, NoRouteBodies};
+use crate::{Dispatch, Input, NameServer, NoRouteBodies};
 
 /// Largest frame the fuzz targets allow (keeps allocations small).
 const FUZZ_MAX_FRAME: usize = 1 << 20;
@@ -201,19 +201,15 @@ pub fn machine(data: &[u8]) {
 /// Steps the machine and completes every persistence it asks for (alternately failing, so
 /// both replies are exercised).
 fn drive(ns: &mut NameServer, now: u64, input: Input) {
-    let mut pending = vec![input];
-    while let Some(input) = pending.pop() {
-        for e in ns.step(now, input) {
-            if let Effect::Persist { ticket, .. } = e {
-                let result = if ticket % 2 == 0 {
-                    Ok(())
-                } else {
-                    Err("disk full".to_owned())
-                };
-                pending.push(Input::Persisted { ticket, result });
-            }
+    let mut writes = 0u64;
+    ns.step_persisting(now, input, |_, _| {
+        writes += 1;
+        if writes.is_multiple_of(2) {
+            Ok(())
+        } else {
+            Err("disk full".to_owned())
         }
-    }
+    });
 }
 
 /// A fuzz target: arbitrary bytes in, a panic on a bug.

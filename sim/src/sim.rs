@@ -203,34 +203,25 @@ impl Sim {
     /// Steps the machine, playing the disk for any persistence it asks for (one write in ten
     /// fails), and logs the effects.
     fn feed(&mut self, input: Input) -> Vec<Effect> {
-        let mut fx = self.ns.step(self.now, input);
-        let mut i = 0;
-        while i < fx.len() {
-            if let Some(Effect::Persist {
-                ticket,
-                file,
-                content,
-            }) = fx.get(i)
-            {
-                let (ticket, file) = (*ticket, *file);
-                let ok = !self.rng.chance(10);
-                if ok {
-                    match file {
-                        StoreFile::Kv => self.disk_kv = Some(content.clone()),
-                        StoreFile::Config => self.disk_config = Some(content.clone()),
-                    }
+        let (rng, persisted) = (&mut self.rng, &mut self.persisted);
+        let (disk_kv, disk_config) = (&mut self.disk_kv, &mut self.disk_config);
+        let fx = self.ns.step_persisting(self.now, input, |file, content| {
+            let ok = !rng.chance(10);
+            if ok {
+                match file {
+                    StoreFile::Kv => *disk_kv = Some(content.to_owned()),
+                    StoreFile::Config => *disk_config = Some(content.to_owned()),
                 }
-                self.persisted.push(Persisted { file, ok });
-                self.store_dirty = true;
-                let result = if ok {
-                    Ok(())
-                } else {
-                    Err("simulated disk full".to_owned())
-                };
-                let more = self.ns.step(self.now, Input::Persisted { ticket, result });
-                fx.extend(more);
             }
-            i += 1;
+            persisted.push(Persisted { file, ok });
+            if ok {
+                Ok(())
+            } else {
+                Err("simulated disk full".to_owned())
+            }
+        });
+        if !self.persisted.is_empty() {
+            self.store_dirty = true;
         }
         self.log_effects(&fx);
         fx

@@ -65,25 +65,18 @@ impl Harness {
     /// machine asks for succeeds at once (its `Input::Persisted` is fed back here, and the
     /// effects of both steps are returned together); see [`Self::step_only`] to hold it.
     pub fn step(&mut self, input: Input) -> Vec<Effect> {
-        let mut fx = self.step_only(input);
-        let mut i = 0;
-        while i < fx.len() {
-            if let Some(Effect::Persist { ticket, .. }) = fx.get(i) {
-                let ticket = *ticket;
-                let more = self.step_only(Input::Persisted {
-                    ticket,
-                    result: Ok(()),
-                });
-                fx.extend(more);
-            }
-            i += 1;
-        }
-        fx
+        let fx = self.ns.step_persisting(self.now, input, |_, _| Ok(()));
+        self.checked(fx)
     }
 
     /// One step, its persistence left unreported.
     pub fn step_only(&mut self, input: Input) -> Vec<Effect> {
         let fx = self.ns.step(self.now, input);
+        self.checked(fx)
+    }
+
+    /// Checks the invariants after a step and logs its effects.
+    fn checked(&mut self, fx: Vec<Effect>) -> Vec<Effect> {
         if let Err(e) = self.ns.check_invariants() {
             panic!(
                 "invariant violated at t={}: {e}\ntables: {:#?}",

@@ -306,6 +306,34 @@ impl NameServer {
         fx
     }
 
+    /// [`Self::step`] for a driver that persists synchronously (tests, the simulator, the
+    /// fuzz targets; the server persists outside its lock instead): every [`Effect::Persist`]
+    /// is handed to `persist` and its result fed straight back as [`Input::Persisted`]. Returns
+    /// the effects of all those steps in order, the `Persist` effects included.
+    pub fn step_persisting(
+        &mut self,
+        now: Millis,
+        input: Input,
+        mut persist: impl FnMut(StoreFile, &str) -> Result<(), String>,
+    ) -> Vec<Effect> {
+        let mut fx = self.step(now, input);
+        let mut i = 0;
+        while let Some(e) = fx.get(i) {
+            if let Effect::Persist {
+                ticket,
+                file,
+                content,
+            } = e
+            {
+                let (ticket, result) = (*ticket, persist(*file, content));
+                let more = self.step(now, Input::Persisted { ticket, result });
+                fx.extend(more);
+            }
+            i += 1;
+        }
+        fx
+    }
+
     fn request(&mut self, now: Millis, conn: ConnId, request: Request, fx: &mut Vec<Effect>) {
         let Request { cmd, body } = request;
         if cmd.is_response() {

@@ -90,7 +90,7 @@ impl State {
             broker_groups: route.broker_addr_table().len(),
             clusters: route.cluster_addr_table().len(),
             topics: route.topic_queue_table().len(),
-            queue_entries: route.topic_queue_table().values().map(|q| q.len()).sum(),
+            queue_entries: route.queue_entries(),
             kv_namespaces: self.kv.table().len(),
             kv_entries: self.kv.table().values().map(|t| t.len()).sum(),
         }

@@ -121,12 +121,12 @@ impl RouteInfo {
     /// none are deleted) and their static-topic mappings (Java never cleans those); reduced
     /// acting-master groups without a master lose write permission.
     pub(crate) fn clean_topics_after_removal(&mut self, r: &Removal) {
-        if !r.removed.is_empty() {
-            self.topic_queue_table.update_where(
-                |_, qdm| names_in(qdm, &r.removed),
-                |_, qdm| remove_names(qdm, &r.removed),
-            );
-            self.topic_queue_table.retain(|_, qdm| !qdm.is_empty());
+        for name in &r.removed {
+            for topic in self.topics_of(name) {
+                self.drop_queue_data(&topic, name);
+            }
+        }
+        if !r.removed.is_empty() && !self.topic_queue_mapping_info_table.is_empty() {
             self.topic_queue_mapping_info_table.update_where(
                 |_, m| names_in(m, &r.removed),
                 |_, m| remove_names(m, &r.removed),
@@ -141,14 +141,7 @@ impl RouteInfo {
             if !bd.enable_acting_master || bd.broker_addrs.contains_key(&MASTER_ID) {
                 continue;
             }
-            self.topic_queue_table.update_where(
-                |_, qdm| qdm.get(name).is_some_and(|qd| qd.perm & perm::WRITE != 0),
-                |_, qdm| {
-                    if let Some(qd) = qdm.get_mut(name) {
-                        qd.perm &= !perm::WRITE;
-                    }
-                },
-            );
+            self.update_perm(name, |p| p & !perm::WRITE);
         }
     }
 
@@ -229,20 +222,24 @@ impl RouteInfo {
         // Every topic the group serves counts, changed or not (Apache's count); counted in the
         // same walk that picks the ones to change.
         let mut count = 0usize;
-        self.topic_queue_table.update_where(
-            |_, qdm| match qdm.get(name) {
-                Some(qd) => {
-                    count += 1;
-                    f(qd.perm) != qd.perm
+        for topic in self.topics_of(name) {
+            count += 1;
+            // Looked at before taken for change: an unchanged topic is not copied.
+            let old = self
+                .topic_queue_table
+                .get(&topic)
+                .and_then(|qdm| qdm.get(name))
+                .map(|qd| qd.perm);
+            if let Some(p) = old.filter(|p| f(*p) != *p) {
+                if let Some(qd) = self
+                    .topic_queue_table
+                    .get_mut(&topic)
+                    .and_then(|qdm| qdm.get_mut(name))
+                {
+                    qd.perm = f(p);
                 }
-                None => false,
-            },
-            |_, qdm| {
-                if let Some(qd) = qdm.get_mut(name) {
-                    qd.perm = f(qd.perm);
-                }
-            },
-        );
+            }
+        }
         i32::try_from(count).unwrap_or(i32::MAX)
     }
 
@@ -254,12 +251,11 @@ impl RouteInfo {
                 let Some(names) = self.cluster_addr_table.get(cluster) else {
                     return;
                 };
-                if let Some(qdm) = self.topic_queue_table.get_mut(topic) {
-                    qdm.retain(|n, _| !names.contains(n));
-                    if qdm.is_empty() {
-                        self.topic_queue_table.remove(topic);
-                    }
+                let names: Vec<String> = names.iter().cloned().collect();
+                for name in &names {
+                    self.drop_queue_data(topic, name);
                 }
+                let names: std::collections::BTreeSet<String> = names.into_iter().collect();
                 if let Some(m) = self.topic_queue_mapping_info_table.get_mut(topic) {
                     m.retain(|n, _| !names.contains(n));
                     if m.is_empty() {
@@ -268,7 +264,14 @@ impl RouteInfo {
                 }
             }
             None => {
-                self.topic_queue_table.remove(topic);
+                let names: Vec<String> = self
+                    .topic_queue_table
+                    .get(topic)
+                    .map(|qdm| qdm.keys().cloned().collect())
+                    .unwrap_or_default();
+                for name in &names {
+                    self.drop_queue_data(topic, name);
+                }
                 self.topic_queue_mapping_info_table.remove(topic);
             }
         }

@@ -169,12 +169,70 @@ pub struct RouteInfo {
     pub(crate) topic_queue_mapping_info_table: Table<String, BTreeMap<String, Value>>,
     /// Expiry queue: (deadline, broker) for every live entry.
     pub(crate) deadlines: Table<(Millis, BrokerAddrInfo), ()>,
+    /// (broker name, topic) for every queue data: the topics of one group without a walk over
+    /// every topic, so removing a group, wiping its write permission or dropping its broker's
+    /// connection costs O(that group's topics). Kept by [`Self::put_queue_data`] and
+    /// [`Self::drop_queue_data`], the only ways queue data comes and goes.
+    pub(crate) group_topics: Table<(String, String), ()>,
 }
 
 impl RouteInfo {
     /// Empty tables.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets `topic`'s queue data of group `qd.broker_name` (creating the topic), index kept.
+    pub(crate) fn put_queue_data(&mut self, topic: &str, qd: QueueData) {
+        let key = (qd.broker_name.clone(), topic.to_owned());
+        if !self.group_topics.contains_key(&key) {
+            self.group_topics.insert(key, ());
+        }
+        match self.topic_queue_table.get_mut(topic) {
+            Some(qdm) => {
+                qdm.insert(qd.broker_name.clone(), qd);
+            }
+            None => {
+                let mut qdm = BTreeMap::new();
+                qdm.insert(qd.broker_name.clone(), qd);
+                self.topic_queue_table.insert(topic.to_owned(), qdm);
+            }
+        }
+    }
+
+    /// Removes `topic`'s queue data of group `name` (and the topic when none is left), index
+    /// kept. A miss changes nothing.
+    pub(crate) fn drop_queue_data(&mut self, topic: &str, name: &str) {
+        if !self
+            .topic_queue_table
+            .get(topic)
+            .is_some_and(|qdm| qdm.contains_key(name))
+        {
+            return;
+        }
+        self.group_topics
+            .remove(&(name.to_owned(), topic.to_owned()));
+        if let Some(qdm) = self.topic_queue_table.get_mut(topic) {
+            qdm.remove(name);
+            if qdm.is_empty() {
+                self.topic_queue_table.remove(topic);
+            }
+        }
+    }
+
+    /// The topics group `name` has queue data in, in name order: O(their number).
+    pub(crate) fn topics_of(&self, name: &str) -> Vec<String> {
+        let start = (name.to_owned(), String::new());
+        self.group_topics
+            .range_from(&start)
+            .take_while(|((g, _), _)| g == name)
+            .map(|((_, t), _)| t.clone())
+            .collect()
+    }
+
+    /// Queue-data entries over all topics (one per topic and group), in O(1).
+    pub fn queue_entries(&self) -> usize {
+        self.group_topics.len()
     }
 
     // --- read access for tests, the simulator and tools -------------------------------------
@@ -225,7 +283,7 @@ impl RouteInfo {
     }
 
     pub(crate) fn remove_live(&mut self, key: &BrokerAddrInfo) -> Option<BrokerLiveInfo> {
-        let old = self.broker_live_table.remove(key)?;
+        let old = self.broker_live_table.take(key)?;
         self.deadlines.remove(&(old.deadline(), key.clone()));
         self.filter_server_table.remove(key);
         Some(old)
@@ -286,9 +344,25 @@ impl RouteInfo {
     /// The tables' invariants, checked by the unit tests, the simulator and the fuzzer after
     /// every step. Returns the first violation found.
     pub fn check_invariants(&self) -> Result<(), String> {
+        let indexed: usize = self.topic_queue_table.values().map(BTreeMap::len).sum();
+        if indexed != self.group_topics.len() {
+            return Err(format!(
+                "{} queue data, {} in the group index",
+                indexed,
+                self.group_topics.len()
+            ));
+        }
         for (topic, qdm) in &self.topic_queue_table {
             if qdm.is_empty() {
                 return Err(format!("topic {topic} has no queue data"));
+            }
+            for name in qdm.keys() {
+                if !self
+                    .group_topics
+                    .contains_key(&(name.clone(), topic.clone()))
+                {
+                    return Err(format!("queue data {name}/{topic} missing from the index"));
+                }
             }
             for (name, qd) in qdm {
                 if &qd.broker_name != name {

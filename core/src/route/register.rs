@@ -199,13 +199,11 @@ impl RouteInfo {
                     .iter()
                     .map(|tc| tc.topic_name.as_str())
                     .collect();
-                self.topic_queue_table.update_where(
-                    |topic, qdm| !keep.contains(topic.as_str()) && qdm.contains_key(a.name),
-                    |_, qdm| {
-                        qdm.remove(a.name);
-                    },
-                );
-                self.topic_queue_table.retain(|_, qdm| !qdm.is_empty());
+                for topic in self.topics_of(a.name) {
+                    if !keep.contains(topic.as_str()) {
+                        self.drop_queue_data(&topic, a.name);
+                    }
+                }
             }
             // A nameless topic config makes Apache throw an NPE here, leaving the registration
             // half-applied (no live entry) yet answered SUCCESS; we skip it and apply the rest.
@@ -343,26 +341,8 @@ impl RouteInfo {
                 return;
             }
         }
-        match self.topic_queue_table.get_mut(tc.topic_name.as_str()) {
-            Some(qdm) => match qdm.get_mut(broker_name) {
-                Some(qd) => {
-                    if update_existing {
-                        qd.read_queue_nums = tc.read_queue_nums;
-                        qd.write_queue_nums = tc.write_queue_nums;
-                        qd.perm = perm;
-                        qd.topic_sys_flag = tc.topic_sys_flag;
-                    }
-                }
-                None => {
-                    qdm.insert(broker_name.to_owned(), fresh());
-                }
-            },
-            None => {
-                let mut qdm = BTreeMap::new();
-                qdm.insert(broker_name.to_owned(), fresh());
-                self.topic_queue_table.insert(tc.topic_name.clone(), qdm);
-            }
-        }
+        // An existing entry reaching here is to be updated (the look above returned otherwise).
+        self.put_queue_data(&tc.topic_name, fresh());
     }
 
     /// `registerTopic` (REGISTER_TOPIC_IN_NAMESRV). Apache's partial application on an existing
@@ -371,25 +351,21 @@ impl RouteInfo {
         if queue_datas.is_empty() {
             return;
         }
-        if let Some(qdm) = self.topic_queue_table.get_mut(topic) {
-            for qd in queue_datas {
-                if !self.broker_addr_table.contains_key(&qd.broker_name) {
-                    return;
-                }
-                qdm.insert(qd.broker_name.clone(), qd.clone());
-            }
-        } else {
-            if queue_datas
+        let known = |qd: &QueueData| self.broker_addr_table.contains_key(&qd.broker_name);
+        if self.topic_queue_table.contains_key(topic) {
+            // Applied in order up to the first unknown broker (Apache's partial application).
+            let applied: Vec<QueueData> = queue_datas
                 .iter()
-                .any(|qd| !self.broker_addr_table.contains_key(&qd.broker_name))
-            {
-                return;
-            }
-            let qdm = queue_datas
-                .iter()
-                .map(|qd| (qd.broker_name.clone(), qd.clone()))
+                .take_while(|qd| known(qd))
+                .cloned()
                 .collect();
-            self.topic_queue_table.insert(topic.to_owned(), qdm);
+            for qd in applied {
+                self.put_queue_data(topic, qd);
+            }
+        } else if queue_datas.iter().all(known) {
+            for qd in queue_datas {
+                self.put_queue_data(topic, qd.clone());
+            }
         }
     }
 

@@ -61,15 +61,22 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
         self.0.contains_key(key)
     }
 
-    /// Inserts `value` under `key`, returning the value it replaced.
-    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let old = self.0.get(&key).cloned();
+    /// Inserts or replaces `key`'s value. The old value is not returned: with persistent
+    /// values that would be a clone on every write (see [`Self::take`]).
+    pub fn insert(&mut self, key: K, value: V) {
         self.0.insert_mut(key, value);
-        old
     }
 
-    /// Removes `key`, returning its value.
-    pub fn remove<Q: ?Sized + Ord>(&mut self, key: &Q) -> Option<V>
+    /// Removes `key`; whether it was there.
+    pub fn remove<Q: ?Sized + Ord>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.0.remove_mut(key)
+    }
+
+    /// Removes `key`, returning (a clone of) its value.
+    pub fn take<Q: ?Sized + Ord>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
     {
@@ -121,6 +128,12 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
                 apply(&k, v);
             }
         }
+    }
+
+    /// Entries from `start` on, in key order.
+    pub fn range_from<'a>(&'a self, start: &'a K) -> impl Iterator<Item = (&'a K, &'a V)> + 'a {
+        self.0
+            .range::<K, _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
     }
 
     /// Entries in key order.
@@ -232,7 +245,12 @@ mod tests {
         assert_eq!(t.get("t007"), Some(&vec![7, 1]));
         assert_eq!(t.get("t009"), Some(&vec![]));
         assert_eq!(t.len(), 98);
-        assert_eq!(t.insert("t007".into(), vec![0]), Some(vec![7, 1]));
+        t.insert("t007".into(), vec![0]);
+        assert_eq!(t.take("t007"), Some(vec![0]));
+        assert!(!t.remove("t007"), "already taken");
+        let start = "t097".to_owned();
+        let from: Vec<&String> = t.range_from(&start).map(|(k, _)| k).collect();
+        assert_eq!(from, ["t097", "t098", "t099"]);
         *t.get_or_insert_with("new".into(), Vec::new) = vec![5];
         assert_eq!(t["new"], vec![5]);
         let keys: Vec<&String> = t.keys().collect();
