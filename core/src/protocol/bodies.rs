@@ -290,6 +290,17 @@ impl RegisterBrokerBody {
 
     /// Encodes the uncompressed JSON form, as a 5.x broker sends it (used by tests and tools).
     pub fn encode_json(&self) -> String {
+        self.write_json(false)
+    }
+
+    /// The JSON a 5.x Java broker writes: every `TopicConfig` field (`attributes` too) and the
+    /// static-topic members (`mappingDataVersion`, `topicQueueMappingDetailMap`), in fastjson's
+    /// key order. rocketmq-namesrv refuses the leaner [`Self::encode_json`]; Apache reads both.
+    pub fn encode_java5_json(&self) -> String {
+        self.write_json(true)
+    }
+
+    fn write_json(&self, java5: bool) -> String {
         let mut w = JsonWriter::new(Dialect::Legacy);
         w.begin_object();
         w.key("filterServerList").begin_array();
@@ -300,9 +311,16 @@ impl RegisterBrokerBody {
         w.key("topicConfigSerializeWrapper").begin_object();
         w.key("dataVersion");
         self.wrapper.data_version.write(&mut w);
+        if java5 {
+            w.key("mappingDataVersion");
+            self.wrapper.data_version.write(&mut w);
+        }
         w.key("topicConfigTable").begin_object();
         for tc in &self.wrapper.topic_configs {
             w.key(&tc.topic_name).begin_object();
+            if java5 {
+                w.key("attributes").begin_object().end_object();
+            }
             w.key("order").bool(false);
             w.key("perm").long(tc.perm.into());
             w.key("readQueueNums").long(tc.read_queue_nums.into());
@@ -313,6 +331,11 @@ impl RegisterBrokerBody {
             w.end_object();
         }
         w.end_object();
+        if java5 {
+            w.key("topicQueueMappingDetailMap")
+                .begin_object()
+                .end_object();
+        }
         w.key("topicQueueMappingInfoMap").begin_object();
         for (topic, info) in &self.wrapper.mapping_infos {
             w.key(topic).value(info);

@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use super::bodies::{DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigWrapper};
 use super::{flag, request, RemotingCommand};
-use crate::codec::fastjson::{Dialect, JsonWriter};
 
 /// How the body is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,7 +189,7 @@ impl RegisterBrokerRequest {
     pub fn body_bytes(&self) -> Vec<u8> {
         match self.shape {
             BodyShape::Json => self.body().encode_json().into_bytes(),
-            BodyShape::Java5 => self.java5_json().into_bytes(),
+            BodyShape::Java5 => self.body().encode_java5_json().into_bytes(),
             // Java writes the mapping section from 4.9.4 (version code 413) on.
             BodyShape::Compressed => self.body().encode_compressed(self.version >= 413),
         }
@@ -226,47 +225,6 @@ impl RegisterBrokerRequest {
             cmd.flag |= flag::ONEWAY;
         }
         cmd
-    }
-
-    /// [`BodyShape::Java5`]: fastjson's field order (alphabetical), as a 5.x broker sends it.
-    fn java5_json(&self) -> String {
-        let mut w = JsonWriter::new(Dialect::Legacy);
-        w.begin_object();
-        w.key("filterServerList").begin_array();
-        for s in &self.filter_servers {
-            w.elem().string(s);
-        }
-        w.end_array();
-        w.key("topicConfigSerializeWrapper").begin_object();
-        w.key("dataVersion");
-        self.dv.write(&mut w);
-        w.key("mappingDataVersion");
-        self.dv.write(&mut w);
-        w.key("topicConfigTable").begin_object();
-        for tc in &self.topics {
-            w.key(&tc.topic_name).begin_object();
-            w.key("attributes").begin_object().end_object();
-            w.key("order").bool(false);
-            w.key("perm").long(tc.perm.into());
-            w.key("readQueueNums").long(tc.read_queue_nums.into());
-            w.key("topicFilterType").string("SINGLE_TAG");
-            w.key("topicName").string(&tc.topic_name);
-            w.key("topicSysFlag").long(tc.topic_sys_flag.into());
-            w.key("writeQueueNums").long(tc.write_queue_nums.into());
-            w.end_object();
-        }
-        w.end_object();
-        w.key("topicQueueMappingDetailMap")
-            .begin_object()
-            .end_object();
-        w.key("topicQueueMappingInfoMap").begin_object();
-        for (topic, info) in &self.mapping_infos {
-            w.key(topic).value(info);
-        }
-        w.end_object();
-        w.end_object();
-        w.end_object();
-        w.finish()
     }
 }
 
