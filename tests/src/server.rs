@@ -105,6 +105,45 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// The TCP ports process `pid` holds a listening socket on (Linux: the LISTEN rows of
+/// `/proc/net/tcp{,6}` whose socket inode is among the process's open files).
+pub fn listening_ports(pid: u32) -> std::collections::HashSet<u16> {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy().into_owned();
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let mut ports = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for row in text.lines().skip(1) {
+            let f: Vec<&str> = row.split_whitespace().collect();
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            let (Some(local), Some(state), Some(inode)) = (f.get(1), f.get(3), f.get(9)) else {
+                continue;
+            };
+            if *state != "0A" || !inodes.contains(*inode) {
+                continue;
+            }
+            if let Some(port) = local
+                .rsplit(':')
+                .next()
+                .and_then(|h| u16::from_str_radix(h, 16).ok())
+            {
+                ports.insert(port);
+            }
+        }
+    }
+    ports
+}
+
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -147,7 +186,7 @@ impl TestServer {
             let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
             all.push("--set".into());
             all.push(format!("httpListenPort={http}"));
-            if let Some(s) = Self::try_spawn(home, all, 1) {
+            if let Some(s) = Self::try_spawn(home, all, &[http], 1) {
                 return (s, http);
             }
         }
@@ -155,10 +194,14 @@ impl TestServer {
     }
 
     fn spawn(home: &Path, args: Vec<String>) -> Self {
-        Self::try_spawn(home, args, 5).expect("namesrv did not start")
+        Self::try_spawn(home, args, &[], 5).expect("namesrv did not start")
     }
 
-    fn try_spawn(home: &Path, args: Vec<String>, attempts: usize) -> Option<Self> {
+    /// Starts the binary on a free port and waits until *that child* listens on it (and on
+    /// `also`). Probing with a connect is not enough: a connect to a port nobody listens on
+    /// can succeed by TCP self-connect, and a port handed out by `free_port` can be taken by a
+    /// concurrent test's server, whose listener would answer for a child that failed to bind.
+    fn try_spawn(home: &Path, args: Vec<String>, also: &[u16], attempts: usize) -> Option<Self> {
         for _ in 0..attempts {
             let port = free_port();
             let mut child = Command::new(binary())
@@ -180,7 +223,8 @@ impl TestServer {
                 .expect("spawn namesrv");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                let listening = listening_ports(child.id());
+                if listening.contains(&port) && also.iter().all(|p| listening.contains(p)) {
                     return Some(Self {
                         child,
                         port,
