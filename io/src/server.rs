@@ -1,11 +1,18 @@
 //! The tokio shell: accept loop, one task per connection (read, answer, write), the timer at
 //! the core's next deadline, and the effects (replies, persistence, notifications, logs).
 //!
-//! Every frame is offered to the current read view (`ReadView::accept`): reads are answered
-//! there, in parallel on every connection task, with no lock on the machine; the rest come
-//! back as the `Input` for `NameServer::step`, which runs under the machine's mutex. After
-//! each step the machine's new view is published. The shell never names a request code. A
+//! Reads (`ReadView::may_answer`) are offered to an up-to-date read view (`ReadView::accept`)
+//! and answered there, in parallel on every connection task, with no lock on the machine; the
+//! rest become the `Input` for `NameServer::step` (`Input::prepare`, its body decoded outside
+//! the lock), which runs under the machine's mutex. The shell never names a request code. A
 //! lock is never held across an `.await`.
+//!
+//! Views are published lazily: a step first drops the published view, so a burst of writes
+//! with no read between them changes the tables in place (a view held across a write makes
+//! it copy every node and entry it touches); the first read after a write takes the machine's
+//! lock for the O(1) `NameServer::view` and publishes it for every read until the next write.
+//! A reply goes out after its step, and a view is only ever made under the lock, so a client
+//! reads its own writes.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -99,8 +106,11 @@ struct Stepped {
 /// State shared by every task.
 pub struct Shared {
     machine: Mutex<NameServer>,
-    /// The machine's read view as of its last step.
-    view: RwLock<Arc<ReadView>>,
+    /// The machine's read view, when one is published and no step came after it.
+    view: RwLock<Option<Arc<ReadView>>>,
+    /// The machine's configuration as of its last step: what writes are prepared with
+    /// (decoded outside the lock) when no view is published.
+    config: RwLock<Arc<NamesrvConfig>>,
     bodies: BodyCache,
     epoch: Instant,
     /// Wakes the timer when the next deadline moved earlier than the one it sleeps toward.
@@ -128,12 +138,24 @@ impl Shared {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// The current read view.
+    /// The read view of the current state: the published one, or (after a write) a new one
+    /// made under the machine's lock, in O(1), and published.
     fn view(&self) -> Arc<ReadView> {
-        self.view
+        if let Some(v) = self
+            .view
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+            .as_ref()
+        {
+            return v.clone();
+        }
+        // Lock order: the machine, then the view slot (as `run`).
+        let m = self.lock_machine();
+        let mut slot = self
+            .view
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.get_or_insert_with(|| Arc::new(m.view())).clone()
     }
 
     fn lock_machine(&self) -> std::sync::MutexGuard<'_, NameServer> {
@@ -158,12 +180,22 @@ impl Shared {
             let now = self.now();
             let (effects, next) = {
                 let mut m = self.lock_machine();
-                let fx = m.step(now, input);
-                let view = Arc::new(m.view());
+                // Dropped before the step, so the tables are not shared with it (unless a
+                // reader still holds it) and change in place.
                 *self
                     .view
                     .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = view;
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                let fx = m.step(now, input);
+                let config = m.shared_config();
+                let mut kept = self
+                    .config
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if !Arc::ptr_eq(&kept, &config) {
+                    *kept = config;
+                }
+                drop(kept);
                 (fx, m.next_deadline())
             };
             if next.unwrap_or(u64::MAX) < self.timer_deadline.load(Ordering::SeqCst) {
@@ -267,7 +299,18 @@ impl Shared {
     /// Answers one request: the current view answers reads; the rest go through `step`.
     fn answer(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand> {
         let opaque = cmd.opaque;
-        let replies = match self.view().accept(self.now(), conn, cmd, &self.bodies) {
+        let dispatch = if ReadView::may_answer(&cmd) {
+            self.view().accept(self.now(), conn, cmd, &self.bodies)
+        } else {
+            // Not a read: no view is made for it (that would make its step copy).
+            let config = self
+                .config
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            Dispatch::Step(Input::prepare(conn, cmd, &config))
+        };
+        let replies = match dispatch {
             Dispatch::Done(effects) => {
                 let mut replies = Vec::new();
                 for e in effects {
@@ -505,10 +548,11 @@ impl Server {
         if config.acl_enable {
             machine.set_accounts(load_accounts(&config.acl_file)?);
         }
-        let view = Arc::new(machine.view());
+        let prepare_config = RwLock::new(machine.shared_config());
         let shared = Arc::new(Shared {
             machine: Mutex::new(machine),
-            view: RwLock::new(view),
+            view: RwLock::new(None),
+            config: prepare_config,
             bodies: BodyCache::default(),
             epoch,
             deadline_changed: Notify::new(),
@@ -667,7 +711,7 @@ async fn timer(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         // MAX while reading: a write that lands meanwhile sees it and wakes us (a Notify
         // keeps one wake-up for a task not waiting yet), so no earlier deadline is missed.
         shared.timer_deadline.store(u64::MAX, Ordering::SeqCst);
-        let next = shared.view().next_deadline();
+        let next = shared.lock_machine().next_deadline();
         shared
             .timer_deadline
             .store(next.unwrap_or(u64::MAX), Ordering::SeqCst);
@@ -680,9 +724,8 @@ async fn timer(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {
-                if shared.view().needs_tick(shared.now()) {
-                    shared.step(Input::Tick);
-                }
+                // The deadline slept toward is due (a step expires first, whatever it is).
+                shared.step(Input::Tick);
             }
             _ = shared.deadline_changed.notified() => {}
             _ = stop.changed() => return,

@@ -18,9 +18,8 @@ use std::sync::Arc;
 use crate::acl::{Accounts, AuthError};
 use crate::config::NamesrvConfig;
 use crate::kv::KvConfig;
-use crate::protocol::bodies::{BrokerData, QueueData};
 use crate::protocol::{response, RemotingCommand};
-use crate::route::{ConnId, Millis, RouteEvent, RouteInfo, Table};
+use crate::route::{ConnId, Millis, RouteEvent, RouteInfo};
 
 pub use request::Request;
 pub(crate) use state::State;
@@ -68,6 +67,16 @@ impl Input {
         Input::Request {
             conn,
             request: Request::new(cmd),
+        }
+    }
+
+    /// A request on `conn` with a REGISTER_BROKER body decoded now, outside the machine,
+    /// under `config`'s `registerBrokerMaxInflatedBytes` (what [`ReadView::accept`] hands
+    /// back for every frame it does not answer).
+    pub fn prepare(conn: ConnId, cmd: RemotingCommand, config: &NamesrvConfig) -> Self {
+        Input::Request {
+            conn,
+            request: Request::prepare(cmd, config.max_inflated_register_body()),
         }
     }
 }
@@ -154,15 +163,15 @@ pub fn topic_not_exist_remark(topic: &str) -> String {
     )
 }
 
-/// What a route body is encoded from, as of the last published view: when any of it is a new
-/// version, the route generation moves and every cached body is stale. The live table and the
-/// expiry queue are not here: heartbeats change them and no route reads them.
+/// What a route body is encoded from, as of the last step: when any of it moved, the route
+/// generation moves and every cached body is stale. The tables are compared by their write
+/// counts, not kept as clones: a clone kept here would make every later write copy each
+/// entry it touches (a topic's whole queue-data map per registered topic). The KV store and
+/// the configuration are kept as `Arc`s (their writes are rare, and copy-on-write). The live
+/// table and the expiry queue are not here: heartbeats change them and no route reads them.
 #[derive(Clone, Debug, Default)]
 struct RouteInputs {
-    topics: Table<String, BTreeMap<String, QueueData>>,
-    brokers: Table<String, BrokerData>,
-    filters: Table<crate::route::BrokerAddrInfo, Vec<String>>,
-    mappings: Table<String, BTreeMap<String, serde_json::Value>>,
+    tables: [u64; 4],
     kv: Option<Arc<KvConfig>>,
     config: Option<Arc<NamesrvConfig>>,
 }
@@ -171,20 +180,19 @@ impl RouteInputs {
     fn of(state: &State) -> Self {
         let r = &state.route;
         Self {
-            topics: r.topic_queue_table().clone(),
-            brokers: r.broker_addr_table().clone(),
-            filters: r.filter_server_table().clone(),
-            mappings: r.topic_queue_mapping_info_table().clone(),
+            tables: [
+                r.topic_queue_table().version(),
+                r.broker_addr_table().version(),
+                r.filter_server_table().version(),
+                r.topic_queue_mapping_info_table().version(),
+            ],
             kv: Some(state.kv.clone()),
             config: Some(state.config.clone()),
         }
     }
 
     fn same_as(&self, other: &Self) -> bool {
-        self.topics.same_as(&other.topics)
-            && self.brokers.same_as(&other.brokers)
-            && self.filters.same_as(&other.filters)
-            && self.mappings.same_as(&other.mappings)
+        self.tables == other.tables
             && arc_eq(&self.kv, &other.kv)
             && arc_eq(&self.config, &other.config)
     }
@@ -251,6 +259,12 @@ impl NameServer {
         &self.state.config
     }
 
+    /// The configuration in force, shared: O(1), and unchanged by later steps (a remote
+    /// update makes the machine a new one), so a shell can keep it to prepare inputs with.
+    pub fn shared_config(&self) -> Arc<NamesrvConfig> {
+        self.state.config.clone()
+    }
+
     /// When the machine next wants [`Input::Tick`] (the earliest broker deadline).
     pub fn next_deadline(&self) -> Option<Millis> {
         self.state.route.next_deadline()
@@ -276,7 +290,7 @@ impl NameServer {
     }
 
     /// The read view of the current state: O(1) (persistent tables, `Arc`s), immutable,
-    /// `Send + Sync`. Publish it after each [`Self::step`]; it answers reads until the next.
+    /// `Send + Sync`. It answers reads as of now; later steps do not change it (make a new one after them).
     pub fn view(&self) -> ReadView {
         ReadView::new(self.state.clone(), self.route_generation)
     }

@@ -1,5 +1,5 @@
-//! [`ReadView`]: the read side of the machine. An immutable snapshot of the state published
-//! after each step (O(1): persistent tables, `Arc`s), `Send + Sync`, that answers every
+//! [`ReadView`]: the read side of the machine. An immutable snapshot of the state, made on
+//! demand (O(1): persistent tables, `Arc`s), `Send + Sync`, that answers every
 //! read-only request code with no lock on the machine, and hands everything else back as the
 //! [`Input`] for [`crate::NameServer::step`]. So the shell never decides what a read is, nor
 //! how a body is decoded: it offers each frame to the current view.
@@ -7,7 +7,7 @@
 use bytes::Bytes;
 
 use super::State;
-use super::{Effect, Input, Request, Stats};
+use super::{Effect, Input, Stats};
 use crate::codec::fastjson::Dialect;
 use crate::protocol::codes;
 use crate::protocol::RemotingCommand;
@@ -67,13 +67,8 @@ impl ReadView {
         cmd: RemotingCommand,
         bodies: &dyn RouteBodies,
     ) -> Dispatch {
-        if !codes::is_read(cmd.code) || cmd.is_oneway() || cmd.is_response() || self.needs_tick(now)
-        {
-            let max_inflated = self.state.config.max_inflated_register_body();
-            return Dispatch::Step(Input::Request {
-                conn,
-                request: Request::prepare(cmd, max_inflated),
-            });
+        if !Self::may_answer(&cmd) || self.needs_tick(now) {
+            return Dispatch::Step(Input::prepare(conn, cmd, &self.state.config));
         }
         let mut fx = Vec::new();
         let reply = match self.state.gate(conn, &cmd, &mut fx) {
@@ -82,6 +77,13 @@ impl ReadView {
         };
         fx.push(Effect::Reply { conn, cmd: reply });
         Dispatch::Done(fx)
+    }
+
+    /// Whether [`Self::accept`] may answer `cmd` from a view: a read-only code, expecting a
+    /// reply. A shell that publishes views lazily asks this first: a frame for which it says no
+    /// goes to the machine as [`Input::prepare`] makes it, and needs no up-to-date view.
+    pub fn may_answer(cmd: &RemotingCommand) -> bool {
+        codes::is_read(cmd.code) && !cmd.is_oneway() && !cmd.is_response()
     }
 
     /// Whether a broker is due to expire at `now` (reads then go through the machine).

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::protocol::bodies::{BrokerData, DataVersion, QueueData};
 
 pub use register::{RegisterArgs, RegisterOutcome};
-pub use table::Table;
+pub use table::{Set, Table};
 
 /// A connection, as numbered by the io shell.
 pub type ConnId = u64;
@@ -161,19 +161,23 @@ pub enum RouteEvent {
 /// The route tables.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RouteInfo {
-    pub(crate) topic_queue_table: Table<String, BTreeMap<String, QueueData>>,
+    pub(crate) topic_queue_table: Table<String, Table<String, QueueData>>,
     pub(crate) broker_addr_table: Table<String, BrokerData>,
-    pub(crate) cluster_addr_table: Table<String, BTreeSet<String>>,
+    pub(crate) cluster_addr_table: Table<String, Set<String>>,
     pub(crate) broker_live_table: Table<BrokerAddrInfo, BrokerLiveInfo>,
     pub(crate) filter_server_table: Table<BrokerAddrInfo, Vec<String>>,
     pub(crate) topic_queue_mapping_info_table: Table<String, BTreeMap<String, Value>>,
     /// Expiry queue: (deadline, broker) for every live entry.
     pub(crate) deadlines: Table<(Millis, BrokerAddrInfo), ()>,
-    /// (broker name, topic) for every queue data: the topics of one group without a walk over
-    /// every topic, so removing a group, wiping its write permission or dropping its broker's
-    /// connection costs O(that group's topics). Kept by [`Self::put_queue_data`] and
-    /// [`Self::drop_queue_data`], the only ways queue data comes and goes.
-    pub(crate) group_topics: Table<(String, String), ()>,
+    /// Broker name -> the topics it has queue data in: the topics of one group without a walk
+    /// over every topic, so removing a group, wiping its write permission or dropping its
+    /// broker's connection costs O(that group's topics). Kept by [`Self::put_queue_data`] and
+    /// [`Self::drop_queue_data`], the only ways queue data comes and goes. Nested rather than
+    /// keyed by (name, topic) pairs: a lookup compares a few names and a few topics, not ~17
+    /// pairs of long strings in a tree of every queue-data entry.
+    pub(crate) group_topics: Table<String, Set<String>>,
+    /// Entries in `group_topics` (queue-data entries over all topics).
+    pub(crate) queue_entries: usize,
 }
 
 impl RouteInfo {
@@ -184,16 +188,23 @@ impl RouteInfo {
 
     /// Sets `topic`'s queue data of group `qd.broker_name` (creating the topic), index kept.
     pub(crate) fn put_queue_data(&mut self, topic: &str, qd: QueueData) {
-        let key = (qd.broker_name.clone(), topic.to_owned());
-        if !self.group_topics.contains_key(&key) {
-            self.group_topics.insert(key, ());
+        if !self
+            .group_topics
+            .get(&qd.broker_name)
+            .is_some_and(|topics| topics.contains(topic))
+            && self
+                .group_topics
+                .get_or_insert_with(qd.broker_name.clone(), Set::new)
+                .insert(topic.to_owned())
+        {
+            self.queue_entries += 1;
         }
         match self.topic_queue_table.get_mut(topic) {
             Some(qdm) => {
                 qdm.insert(qd.broker_name.clone(), qd);
             }
             None => {
-                let mut qdm = BTreeMap::new();
+                let mut qdm = Table::new();
                 qdm.insert(qd.broker_name.clone(), qd);
                 self.topic_queue_table.insert(topic.to_owned(), qdm);
             }
@@ -210,8 +221,14 @@ impl RouteInfo {
         {
             return;
         }
-        self.group_topics
-            .remove(&(name.to_owned(), topic.to_owned()));
+        if let Some(topics) = self.group_topics.get_mut(name) {
+            if topics.remove(topic) {
+                self.queue_entries -= 1;
+            }
+            if topics.is_empty() {
+                self.group_topics.remove(name);
+            }
+        }
         if let Some(qdm) = self.topic_queue_table.get_mut(topic) {
             qdm.remove(name);
             if qdm.is_empty() {
@@ -222,23 +239,21 @@ impl RouteInfo {
 
     /// The topics group `name` has queue data in, in name order: O(their number).
     pub(crate) fn topics_of(&self, name: &str) -> Vec<String> {
-        let start = (name.to_owned(), String::new());
         self.group_topics
-            .range_from(&start)
-            .take_while(|((g, _), _)| g == name)
-            .map(|((_, t), _)| t.clone())
-            .collect()
+            .get(name)
+            .map(|topics| topics.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Queue-data entries over all topics (one per topic and group), in O(1).
     pub fn queue_entries(&self) -> usize {
-        self.group_topics.len()
+        self.queue_entries
     }
 
     // --- read access for tests, the simulator and tools -------------------------------------
 
     /// `topicQueueTable`: topic → broker name → its queue data.
-    pub fn topic_queue_table(&self) -> &Table<String, BTreeMap<String, QueueData>> {
+    pub fn topic_queue_table(&self) -> &Table<String, Table<String, QueueData>> {
         &self.topic_queue_table
     }
 
@@ -248,7 +263,7 @@ impl RouteInfo {
     }
 
     /// `clusterAddrTable`: cluster name → the names of its broker groups.
-    pub fn cluster_addr_table(&self) -> &Table<String, BTreeSet<String>> {
+    pub fn cluster_addr_table(&self) -> &Table<String, Set<String>> {
         &self.cluster_addr_table
     }
 
@@ -344,13 +359,16 @@ impl RouteInfo {
     /// The tables' invariants, checked by the unit tests, the simulator and the fuzzer after
     /// every step. Returns the first violation found.
     pub fn check_invariants(&self) -> Result<(), String> {
-        let indexed: usize = self.topic_queue_table.values().map(BTreeMap::len).sum();
-        if indexed != self.group_topics.len() {
+        let indexed: usize = self.topic_queue_table.values().map(Table::len).sum();
+        let in_index: usize = self.group_topics.values().map(Set::len).sum();
+        if indexed != in_index || indexed != self.queue_entries {
             return Err(format!(
-                "{} queue data, {} in the group index",
-                indexed,
-                self.group_topics.len()
+                "{indexed} queue data, {in_index} in the group index, {} counted",
+                self.queue_entries
             ));
+        }
+        if let Some((name, _)) = self.group_topics.iter().find(|(_, t)| t.is_empty()) {
+            return Err(format!("group {name} indexed with no topics"));
         }
         for (topic, qdm) in &self.topic_queue_table {
             if qdm.is_empty() {
@@ -359,7 +377,8 @@ impl RouteInfo {
             for name in qdm.keys() {
                 if !self
                     .group_topics
-                    .contains_key(&(name.clone(), topic.clone()))
+                    .get(name)
+                    .is_some_and(|topics| topics.contains(topic))
                 {
                     return Err(format!("queue data {name}/{topic} missing from the index"));
                 }

@@ -1,12 +1,12 @@
 //! `registerBroker` (spec §3.3) and `registerTopic` (§2.14).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::{
     perm, BrokerAddrInfo, BrokerLiveInfo, ConnId, Millis, MinBrokerIdChange, RemovalCause,
-    RouteEvent, RouteInfo, DEFAULT_HEARTBEAT_TIMEOUT_MS, MASTER_ID,
+    RouteEvent, RouteInfo, Set, DEFAULT_HEARTBEAT_TIMEOUT_MS, MASTER_ID,
 };
 use crate::protocol::bodies::{
     BrokerData, DataVersion, QueueData, TopicConfig, TopicConfigWrapper,
@@ -125,7 +125,7 @@ impl RouteInfo {
             .is_some_and(|names| names.contains(a.name))
         {
             self.cluster_addr_table
-                .get_or_insert_with(a.cluster.to_owned(), BTreeSet::new)
+                .get_or_insert_with(a.cluster.to_owned(), Set::new)
                 .insert(a.name.to_owned());
         }
 

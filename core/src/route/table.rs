@@ -1,8 +1,8 @@
 //! [`Table`]: the ordered map every route table is kept in, persistent (rpds' red-black tree
 //! with `Arc` nodes), so cloning it is O(1) and a clone shares every node it did not change.
 //!
-//! That is what makes the read view cheap: the machine publishes a clone of its tables after
-//! each state change, and a write then copies only the O(log n) path to each entry it touches
+//! That is what makes the read view cheap: a view is a clone of the tables, and a write made
+//! while a view is held copies only the O(log n) path to each entry it touches
 //! (and the entry itself), never the whole table: a registration of one broker does not copy
 //! the other 9,999 topics. Readers holding an older view keep seeing it, unchanged.
 //!
@@ -16,17 +16,30 @@ use std::fmt;
 use rpds::RedBlackTreeMapSync;
 
 /// An ordered, persistent, thread-safe map (see the module docs).
-pub struct Table<K, V>(RedBlackTreeMapSync<K, V>);
+///
+/// It counts its writes ([`Self::version`]): what the machine compares to tell whether a
+/// route table changed in a step, without holding a clone of it (a held clone would make the
+/// next write copy every entry it touches).
+pub struct Table<K, V> {
+    map: RedBlackTreeMapSync<K, V>,
+    version: u64,
+}
 
 impl<K: Ord, V> Clone for Table<K, V> {
     fn clone(&self) -> Self {
-        Self(self.0.clone())
+        Self {
+            map: self.map.clone(),
+            version: self.version,
+        }
     }
 }
 
 impl<K: Ord, V> Default for Table<K, V> {
     fn default() -> Self {
-        Self(RedBlackTreeMapSync::new_sync())
+        Self {
+            map: RedBlackTreeMapSync::new_sync(),
+            version: 0,
+        }
     }
 }
 
@@ -41,7 +54,7 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.0.get(key)
+        self.map.get(key)
     }
 
     /// The value under `key`, to change in place (copying it first if a published view still
@@ -50,7 +63,11 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.0.get_mut(key)
+        // Counted as a write whether or not the caller changes the value: callers look with
+        // `get` first and take for change only what they change.
+        let v = self.map.get_mut(key)?;
+        self.version = self.version.wrapping_add(1);
+        Some(v)
     }
 
     /// Whether `key` is present.
@@ -58,13 +75,14 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.0.contains_key(key)
+        self.map.contains_key(key)
     }
 
     /// Inserts or replaces `key`'s value. The old value is not returned: with persistent
     /// values that would be a clone on every write (see [`Self::take`]).
     pub fn insert(&mut self, key: K, value: V) {
-        self.0.insert_mut(key, value);
+        self.version = self.version.wrapping_add(1);
+        self.map.insert_mut(key, value);
     }
 
     /// Removes `key`; whether it was there.
@@ -72,7 +90,11 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.0.remove_mut(key)
+        let removed = self.map.remove_mut(key);
+        if removed {
+            self.version = self.version.wrapping_add(1);
+        }
+        removed
     }
 
     /// Removes `key`, returning (a clone of) its value.
@@ -80,17 +102,18 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     where
         K: Borrow<Q>,
     {
-        let old = self.0.get(key).cloned()?;
-        self.0.remove_mut(key);
+        let old = self.map.get(key).cloned()?;
+        self.remove(key);
         Some(old)
     }
 
     /// The value under `key`, inserted from `make` first if absent.
     pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        if !self.0.contains_key(&key) {
-            self.0.insert_mut(key.clone(), make());
+        if !self.map.contains_key(&key) {
+            self.map.insert_mut(key.clone(), make());
         }
-        match self.0.get_mut(&key) {
+        self.version = self.version.wrapping_add(1);
+        match self.map.get_mut(&key) {
             Some(v) => v,
             None => unreachable_insert(),
         }
@@ -99,13 +122,13 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     /// Keeps the entries `keep` accepts; the others are removed, the kept ones not copied.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
         let gone: Vec<K> = self
-            .0
+            .map
             .iter()
             .filter(|(k, v)| !keep(k, v))
             .map(|(k, _)| k.clone())
             .collect();
         for k in gone {
-            self.0.remove_mut(&k);
+            self.remove(&k);
         }
     }
 
@@ -118,13 +141,13 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
         mut apply: impl FnMut(&K, &mut V),
     ) {
         let picked: Vec<K> = self
-            .0
+            .map
             .iter()
             .filter(|(k, v)| needs(k, v))
             .map(|(k, _)| k.clone())
             .collect();
         for k in picked {
-            if let Some(v) = self.0.get_mut(&k) {
+            if let Some(v) = self.get_mut(&k) {
                 apply(&k, v);
             }
         }
@@ -132,44 +155,52 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
 
     /// Entries from `start` on, in key order.
     pub fn range_from<'a>(&'a self, start: &'a K) -> impl Iterator<Item = (&'a K, &'a V)> + 'a {
-        self.0
+        self.map
             .range::<K, _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
     }
 
     /// Entries in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.0.iter()
+        self.map.iter()
     }
 
     /// Keys in order.
     pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
-        self.0.keys()
+        self.map.keys()
     }
 
     /// Values in key order.
     pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
-        self.0.values()
+        self.map.values()
     }
 
     /// The entry with the least key.
     pub fn first(&self) -> Option<(&K, &V)> {
-        self.0.first()
+        self.map.first()
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.0.size()
+        self.map.size()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.map.is_empty()
     }
 
     /// Whether `self` and `other` are the same version: one is a clone of the other and neither
     /// changed since. O(1); what route-body caches key their generation on.
     pub fn same_as(&self, other: &Self) -> bool {
-        self.0.ptr_eq(&other.0)
+        self.map.ptr_eq(&other.map)
+    }
+
+    /// How many writes this table (and the tables it was cloned from) has taken: it moves
+    /// on every `insert`, every successful `remove`/`take`, and every value handed out for
+    /// change (`get_mut`, `get_or_insert_with`, what `retain` drops and `update_where`
+    /// picks). Two reads of it with no write between are equal; O(1).
+    pub fn version(&self) -> u64 {
+        self.version
     }
 }
 
@@ -183,7 +214,7 @@ impl<K: Ord + Clone, V: Clone> FromIterator<(K, V)> for Table<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut t = Self::new();
         for (k, v) in iter {
-            t.0.insert_mut(k, v);
+            t.insert(k, v);
         }
         t
     }
@@ -205,7 +236,7 @@ impl<'a, K: Ord + Clone, V: Clone> IntoIterator for &'a Table<K, V> {
     type Item = (&'a K, &'a V);
     type IntoIter = Box<dyn Iterator<Item = (&'a K, &'a V)> + 'a>;
     fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.0.iter())
+        Box::new(self.map.iter())
     }
 }
 
@@ -214,16 +245,151 @@ impl<'a, K: Ord + Clone, V: Clone> IntoIterator for &'a Table<K, V> {
 impl<K: Ord + Clone + Borrow<Q>, Q: ?Sized + Ord, V: Clone> std::ops::Index<&Q> for Table<K, V> {
     type Output = V;
     fn index(&self, key: &Q) -> &V {
-        match self.0.get(key) {
+        match self.map.get(key) {
             Some(v) => v,
             None => panic!("key not in table"),
         }
     }
 }
 
+/// An ordered, persistent set: a [`Table`] without values. A cluster's broker names are kept
+/// in one, so a broker joining or leaving a 1,000-group cluster copies O(log n) nodes, not
+/// the 1,000 names, while a read view shares the old version.
+pub struct Set<K>(Table<K, ()>);
+
+impl<K: Ord> Clone for Set<K> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<K: Ord> Default for Set<K> {
+    fn default() -> Self {
+        Self(Table::default())
+    }
+}
+
+impl<K: Ord + Clone> Set<K> {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `key` is in the set.
+    pub fn contains<Q: ?Sized + Ord>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.0.contains_key(key)
+    }
+
+    /// Adds `key`; whether it was new (a present key is not written again).
+    pub fn insert(&mut self, key: K) -> bool {
+        if self.0.contains_key(&key) {
+            return false;
+        }
+        self.0.insert(key, ());
+        true
+    }
+
+    /// Removes `key`; whether it was there.
+    pub fn remove<Q: ?Sized + Ord>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.0.remove(key)
+    }
+
+    /// The keys in order.
+    pub fn iter(&self) -> impl Iterator<Item = &K> + '_ {
+        self.0.keys()
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K: Ord + Clone> FromIterator<K> for Set<K> {
+    fn from_iter<I: IntoIterator<Item = K>>(iter: I) -> Self {
+        Self(iter.into_iter().map(|k| (k, ())).collect())
+    }
+}
+
+impl<K: Ord + Clone> PartialEq for Set<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<K: Ord + Clone + fmt::Debug> fmt::Debug for Set<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl<'a, K: Ord + Clone> IntoIterator for &'a Set<K> {
+    type Item = &'a K;
+    type IntoIter = Box<dyn Iterator<Item = &'a K> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.0.keys())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_write_moves_the_version_and_no_read_does() {
+        let mut t: Table<String, u32> = (0..10).map(|i| (format!("k{i}"), i)).collect();
+        let mut last = t.version();
+        let mut moved = |t: &Table<String, u32>, what: &str, expect: bool| {
+            assert_eq!(t.version() != last, expect, "{what}");
+            last = t.version();
+        };
+        let _ = (t.get("k1"), t.contains_key("k2"), t.len(), t.iter().count());
+        moved(&t, "reads", false);
+        assert!(!t.remove("absent"));
+        moved(&t, "a remove that missed", false);
+        assert_eq!(t.take("absent"), None);
+        moved(&t, "a take that missed", false);
+        t.retain(|_, _| true);
+        moved(&t, "a retain that kept all", false);
+        t.update_where(|_, _| false, |_, v| *v += 1);
+        moved(&t, "an update that picked none", false);
+        t.insert("k1".into(), 100);
+        moved(&t, "insert", true);
+        assert!(t.remove("k1"));
+        moved(&t, "remove", true);
+        assert_eq!(t.take("k2"), Some(2));
+        moved(&t, "take", true);
+        if let Some(v) = t.get_mut("k3") {
+            *v = 30;
+        }
+        moved(&t, "get_mut", true);
+        *t.get_or_insert_with("k4".into(), || 0) += 1;
+        moved(&t, "get_or_insert_with", true);
+        t.retain(|k, _| k != "k5");
+        moved(&t, "retain", true);
+        t.update_where(|k, _| k == "k6", |_, v| *v = 60);
+        moved(&t, "update_where", true);
+        let mut s: Set<String> = Set::new();
+        let v0 = s.0.version();
+        assert!(s.insert("a".into()) && !s.insert("a".into()));
+        assert!(s.remove("a") && !s.remove("a"));
+        assert_eq!(
+            s.0.version(),
+            v0 + 2,
+            "a present insert or a missed remove writes nothing"
+        );
+    }
 
     #[test]
     fn a_clone_is_a_version_that_later_writes_do_not_touch() {

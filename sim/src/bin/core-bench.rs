@@ -4,7 +4,10 @@
 //! through `NameServer::step` and through the read view's `accept` (route assembly + standard
 //! JSON encode each time: no body cache), and a REGISTER_BROKER carrying 100 topics (CRC check,
 //! body decode, table update) with its DataVersion kept and changed, for a cluster of 100
-//! broker groups x 100 topics. Prints ns/op; compare runs, not absolute numbers.
+//! broker groups x 100 topics. Then the loadgen's registration burst inside the machine: 1,000
+//! brokers x 100 topics (groups of 10 brokers sharing a topic set: 10,000 topics, 100,000
+//! queue entries), with the read view published after every step as the server does, and
+//! without. Prints ns/op; compare runs, not absolute numbers.
 
 use std::time::Instant;
 
@@ -43,6 +46,12 @@ fn bench(label: &str, iters: u32, mut f: impl FnMut(u32)) {
 }
 
 fn main() {
+    // `core-bench burst` / `burst-view`: only the burst, without / with views (for a profiler).
+    match std::env::args().nth(1).as_deref() {
+        Some("burst") => return burst(false),
+        Some("burst-view") => return burst(true),
+        _ => {}
+    }
     let mut ns = NameServer::new(NamesrvConfig::default(), KvConfig::new(), 0);
     for b in 0..100 {
         ns.step(
@@ -110,5 +119,68 @@ fn main() {
             let cmd = changed[(i % 64) as usize].clone();
             std::hint::black_box(small.step(3, Input::request(1, cmd)));
         },
+    );
+
+    burst(true);
+    burst(false);
+}
+
+/// The registration burst of `tests/bench/run.sh` (see the module docs), then every broker's
+/// connection closing, timed per step.
+fn burst(publish: bool) {
+    let topics: Vec<Vec<namesrv_core::protocol::bodies::TopicConfig>> = (0..100)
+        .map(|g| {
+            (0..100)
+                .map(|t| topic_config(&format!("G{g}-Topic{t}")))
+                .collect()
+        })
+        .collect();
+    let cmds: Vec<RemotingCommand> = (0..1000usize)
+        .map(|b| {
+            RegisterBrokerRequest::new(
+                "DefaultCluster",
+                &format!("10.1.{}.{}:10911", b / 250, b % 250),
+                &format!("broker-{b}"),
+                0,
+            )
+            .dv(DataVersion {
+                state_version: 0,
+                timestamp: 1,
+                counter: 1,
+            })
+            .topic_configs(topics.get(b / 10).cloned().unwrap_or_default())
+            .command()
+        })
+        .collect();
+    let mut ns = NameServer::new(NamesrvConfig::default(), KvConfig::new(), 0);
+    let mut views = Vec::new();
+    let how = if publish {
+        "view published after each step"
+    } else {
+        "no view held"
+    };
+    let t = Instant::now();
+    for (b, cmd) in cmds.into_iter().enumerate() {
+        std::hint::black_box(ns.step(1, Input::request(b as u64 + 1, cmd)));
+        if publish {
+            // The server keeps the last view; the one before is dropped when readers let go.
+            views.clear();
+            views.push(ns.view());
+        }
+    }
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    println!("{:<58} {ms:>10.1} ms", format!("burst 1000 x 100, {how}"));
+    let t = Instant::now();
+    for b in 0..1000u64 {
+        std::hint::black_box(ns.step(2, Input::Closed { conn: b + 1 }));
+        if publish {
+            views.clear();
+            views.push(ns.view());
+        }
+    }
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    println!(
+        "{:<58} {ms:>10.1} ms",
+        format!("1000 connections closed, {how}")
     );
 }

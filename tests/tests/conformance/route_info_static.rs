@@ -63,7 +63,10 @@ fn route_info_manager_static_register_test_get_all_cluster_info() {
     let names: BTreeSet<String> = info.cluster_addr_table[S_CLUSTER].iter().cloned().collect();
     assert_eq!(names, s_all_brokers());
     assert_eq!(
-        h.ns.route().cluster_addr_table()[S_CLUSTER],
+        h.ns.route().cluster_addr_table()[S_CLUSTER]
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
         s_all_brokers()
     );
 }
