@@ -3,6 +3,7 @@
 //! it too.
 
 pub mod admin;
+mod body_cache;
 mod conn;
 pub mod http;
 pub mod metrics;

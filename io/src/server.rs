@@ -21,80 +21,24 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use namesrv_core::codec::encode_frame;
-use namesrv_core::codec::fastjson::Dialect;
 use namesrv_core::config::NamesrvConfig;
 use namesrv_core::kv::KvConfig;
 use namesrv_core::protocol::RemotingCommand;
 use namesrv_core::route::{RemovalCause, RouteEvent};
-use namesrv_core::{Dispatch, Effect, Input, NameServer, ReadView, RouteBodies, StoreFile};
+use namesrv_core::{Dispatch, Effect, Input, NameServer, ReadView, StoreFile};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use crate::body_cache::BodyCache;
 use crate::conn::{self, connection, Limits};
 use crate::metrics::{Metrics, RejectReason, Snapshot};
 use crate::tls::{self, Policy};
 use crate::{http, persist, status_page};
-
-/// Topics whose route bodies are kept at most; past it new bodies are not cached until the
-/// generation moves, so the cache holds a bounded share of memory.
-const MAX_CACHED_TOPICS: usize = 16_384;
-
-/// Encoded route bodies per topic and dialect, valid for one route generation (the core
-/// decides when that moves; see `namesrv_core::RouteBodies`).
-#[derive(Default)]
-struct BodyCache {
-    /// The generation the bodies were encoded under, and the bodies per topic and dialect.
-    inner: RwLock<(u64, TopicBodies)>,
-}
-
-/// Per topic: the legacy and the standard-JSON body.
-type TopicBodies = HashMap<String, [Option<Bytes>; 2]>;
-
-fn dialect_slot(dialect: Dialect) -> usize {
-    match dialect {
-        Dialect::Legacy => 0,
-        Dialect::Standard => 1,
-    }
-}
-
-impl RouteBodies for BodyCache {
-    fn get(&self, topic: &str, dialect: Dialect, generation: u64) -> Option<Bytes> {
-        let inner = self
-            .inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if inner.0 != generation {
-            return None;
-        }
-        inner.1.get(topic)?.get(dialect_slot(dialect))?.clone()
-    }
-
-    fn put(&self, topic: &str, dialect: Dialect, generation: u64, body: Bytes) {
-        let mut inner = self
-            .inner
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if inner.0 != generation {
-            if generation < inner.0 {
-                // Encoded from an older view than what is cached: drop it.
-                return;
-            }
-            *inner = (generation, HashMap::new());
-        }
-        if inner.1.len() >= MAX_CACHED_TOPICS && !inner.1.contains_key(topic) {
-            return;
-        }
-        let slots = inner.1.entry(topic.to_owned()).or_default();
-        if let Some(slot) = slots.get_mut(dialect_slot(dialect)) {
-            *slot = Some(body);
-        }
-    }
-}
 
 /// What [`Shared::run`] did.
 struct Stepped {

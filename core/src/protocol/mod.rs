@@ -2,6 +2,7 @@
 
 pub mod bodies;
 pub mod codes;
+mod compressed;
 pub mod headers;
 mod register_fast;
 pub mod register_request;
