@@ -153,12 +153,6 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
         }
     }
 
-    /// Entries from `start` on, in key order.
-    pub fn range_from<'a>(&'a self, start: &'a K) -> impl Iterator<Item = (&'a K, &'a V)> + 'a {
-        self.map
-            .range::<K, _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
-    }
-
     /// Entries in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
         self.map.iter()
@@ -189,9 +183,10 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
         self.map.is_empty()
     }
 
-    /// Whether `self` and `other` are the same version: one is a clone of the other and neither
-    /// changed since. O(1); what route-body caches key their generation on.
-    pub fn same_as(&self, other: &Self) -> bool {
+    /// Whether `self` and `other` share their root: one is a clone of the other and neither
+    /// changed since (tests; the machine tells changes by [`Self::version`]).
+    #[cfg(test)]
+    fn same_as(&self, other: &Self) -> bool {
         self.map.ptr_eq(&other.map)
     }
 
@@ -414,9 +409,6 @@ mod tests {
         t.insert("t007".into(), vec![0]);
         assert_eq!(t.take("t007"), Some(vec![0]));
         assert!(!t.remove("t007"), "already taken");
-        let start = "t097".to_owned();
-        let from: Vec<&String> = t.range_from(&start).map(|(k, _)| k).collect();
-        assert_eq!(from, ["t097", "t098", "t099"]);
         *t.get_or_insert_with("new".into(), Vec::new) = vec![5];
         assert_eq!(t["new"], vec![5]);
         let keys: Vec<&String> = t.keys().collect();
