@@ -122,9 +122,7 @@ impl RouteInfo {
     /// acting-master groups without a master lose write permission.
     pub(crate) fn clean_topics_after_removal(&mut self, r: &Removal) {
         for name in &r.removed {
-            for topic in self.topics_of(name) {
-                self.drop_queue_data(&topic, name);
-            }
+            self.drop_group_queue_data(name);
         }
         if !r.removed.is_empty() && !self.topic_queue_mapping_info_table.is_empty() {
             self.topic_queue_mapping_info_table.update_where(

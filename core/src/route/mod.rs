@@ -171,10 +171,10 @@ pub struct RouteInfo {
     pub(crate) deadlines: Table<(Millis, BrokerAddrInfo), ()>,
     /// Broker name -> the topics it has queue data in: the topics of one group without a walk
     /// over every topic, so removing a group, wiping its write permission or dropping its
-    /// broker's connection costs O(that group's topics). Kept by [`Self::put_queue_data`] and
-    /// [`Self::drop_queue_data`], the only ways queue data comes and goes. Nested rather than
-    /// keyed by (name, topic) pairs: a lookup compares a few names and a few topics, not ~17
-    /// pairs of long strings in a tree of every queue-data entry.
+    /// broker's connection costs O(that group's topics). Kept by [`Self::put_queue_data`],
+    /// [`Self::drop_queue_data`] and their batched forms, the only ways queue data comes and
+    /// goes. Nested rather than keyed by (name, topic) pairs: a lookup compares a few names
+    /// and a few topics, not ~17 pairs of long strings in a tree of every queue-data entry.
     pub(crate) group_topics: Table<String, Set<String>>,
     /// Entries in `group_topics` (queue-data entries over all topics).
     pub(crate) queue_entries: usize,
@@ -188,25 +188,51 @@ impl RouteInfo {
 
     /// Sets `topic`'s queue data of group `qd.broker_name` (creating the topic), index kept.
     pub(crate) fn put_queue_data(&mut self, topic: &str, qd: QueueData) {
-        if !self
-            .group_topics
-            .get(&qd.broker_name)
-            .is_some_and(|topics| topics.contains(topic))
-            && self
-                .group_topics
-                .get_or_insert_with(qd.broker_name.clone(), Set::new)
-                .insert(topic.to_owned())
-        {
-            self.queue_entries += 1;
+        let name = qd.broker_name.clone();
+        if self.put_queue_entry(topic, qd) {
+            self.index_new_topics(&name, std::iter::once(topic));
         }
+    }
+
+    /// Sets `topic`'s queue data of group `qd.broker_name` (creating the topic) and says
+    /// whether the group is new to the topic, leaving the group index to the caller: a
+    /// registration adds its new topics to the index together ([`Self::index_new_topics`]),
+    /// one look-up of the group for all of them instead of one per topic.
+    pub(crate) fn put_queue_entry(&mut self, topic: &str, qd: QueueData) -> bool {
         match self.topic_queue_table.get_mut(topic) {
             Some(qdm) => {
+                let before = qdm.len();
                 qdm.insert(qd.broker_name.clone(), qd);
+                qdm.len() > before
             }
             None => {
                 let mut qdm = Table::new();
                 qdm.insert(qd.broker_name.clone(), qd);
                 self.topic_queue_table.insert(topic.to_owned(), qdm);
+                true
+            }
+        }
+    }
+
+    /// Adds `topics`, which [`Self::put_queue_entry`] just gave group `name` queue data in, to
+    /// the group index.
+    pub(crate) fn index_new_topics<'t>(
+        &mut self,
+        name: &str,
+        topics: impl IntoIterator<Item = &'t str>,
+    ) {
+        let mut topics = topics.into_iter().peekable();
+        if topics.peek().is_none() {
+            return;
+        }
+        let set = self
+            .group_topics
+            .get_or_insert_with(name.to_owned(), Set::new);
+        // The group had no entry in these topics, so by the index's invariant (checked after
+        // every simulated step) the set lacks them: one look-up each.
+        for topic in topics {
+            if set.insert_absent(topic.to_owned()) {
+                self.queue_entries += 1;
             }
         }
     }
@@ -229,6 +255,27 @@ impl RouteInfo {
                 self.group_topics.remove(name);
             }
         }
+        self.drop_queue_entry(topic, name);
+    }
+
+    /// Removes all of group `name`'s queue data (and the topics left with none), index kept:
+    /// the group leaves the index in one write and each of its topics is looked up once, not
+    /// three times as [`Self::drop_queue_data`] per topic would.
+    pub(crate) fn drop_group_queue_data(&mut self, name: &str) {
+        // An O(1) clone of the set's root; the table's reference goes with the removal, so
+        // walking it below copies nothing.
+        let Some(topics) = self.group_topics.take(name) else {
+            return;
+        };
+        self.queue_entries = self.queue_entries.saturating_sub(topics.len());
+        for topic in &topics {
+            self.drop_queue_entry(topic, name);
+        }
+    }
+
+    /// `topic` loses group `name`'s entry, and goes when none is left; the index is the
+    /// caller's.
+    fn drop_queue_entry(&mut self, topic: &str, name: &str) {
         if let Some(qdm) = self.topic_queue_table.get_mut(topic) {
             qdm.remove(name);
             if qdm.is_empty() {

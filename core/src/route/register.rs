@@ -207,6 +207,8 @@ impl RouteInfo {
             }
             // A nameless topic config makes Apache throw an NPE here, leaving the registration
             // half-applied (no live entry) yet answered SUCCESS; we skip it and apply the rest.
+            // The topics new to the group join the group index together, after the loop.
+            let mut new_topics: Vec<&str> = Vec::new();
             for tc in a
                 .wrapper
                 .topic_configs
@@ -219,8 +221,12 @@ impl RouteInfo {
                 if is_prime_slave && acting_master {
                     perm &= !perm::WRITE;
                 }
-                self.create_and_update_queue_data(a.name, tc, perm, register_first || dv_changed);
+                if self.create_and_update_queue_data(a.name, tc, perm, register_first || dv_changed)
+                {
+                    new_topics.push(&tc.topic_name);
+                }
             }
+            self.index_new_topics(a.name, new_topics);
             if dv_changed || register_first {
                 for (topic, info) in &a.wrapper.mapping_infos {
                     let bname = info
@@ -312,13 +318,14 @@ impl RouteInfo {
     /// entry for the topic if missing, else updates it when `update_existing`. One lookup of
     /// the topic (these maps hold every topic, and registrations carry hundreds), and an
     /// existing entry is updated in place, so re-registrations allocate nothing per topic.
+    /// Whether the group is new to the topic: the caller adds those to the group index.
     fn create_and_update_queue_data(
         &mut self,
         broker_name: &str,
         tc: &TopicConfig,
         perm: i32,
         update_existing: bool,
-    ) {
+    ) -> bool {
         let fresh = || QueueData {
             broker_name: broker_name.to_owned(),
             read_queue_nums: tc.read_queue_nums,
@@ -338,11 +345,11 @@ impl RouteInfo {
                     && qd.perm == perm
                     && qd.topic_sys_flag == tc.topic_sys_flag)
             {
-                return;
+                return false;
             }
         }
         // An existing entry reaching here is to be updated (the look above returned otherwise).
-        self.put_queue_data(&tc.topic_name, fresh());
+        self.put_queue_entry(&tc.topic_name, fresh())
     }
 
     /// `registerTopic` (REGISTER_TOPIC_IN_NAMESRV). Apache's partial application on an existing
