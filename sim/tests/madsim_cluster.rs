@@ -4,7 +4,8 @@
 //! heartbeat timeouts) registering with both every few seconds, and a controller that injects
 //! faults: broker crash (node killed: its connections reset), clean shutdown (UNREGISTER_BROKER),
 //! restart with a new DataVersion, a partition between one broker and one NameServer (nothing
-//! closes: only expiry can remove it), and NameServer restarts (acknowledged KV must survive).
+//! closes: only expiry can remove it), and NameServer restarts: acknowledged KV puts and
+//! deletes and config updates must survive them, and blacklisted config keys never take.
 //! Every simulated second the controller asks each NameServer for cluster info and checks it
 //! against what the brokers' own logs of acknowledged registrations imply.
 //!
@@ -85,6 +86,16 @@ impl BrokerSpec {
     fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms.unwrap_or(120_000))
     }
+}
+
+/// A controller write and what its acknowledgement promises.
+enum Write {
+    /// PUT (`Some(value)`) or DELETE (`None`) of a SIM key.
+    Kv(String, Option<String>),
+    /// UPDATE_NAMESRV_CONFIG productEnvName.
+    Env(String),
+    /// UPDATE_NAMESRV_CONFIG of a blacklisted key: must be refused.
+    Refused,
 }
 
 /// What the brokers and the controller observed, shared across simulated nodes.
@@ -231,6 +242,14 @@ async fn brokers_and_namesrvs_under_faults() {
                         config_store_path: dir.join("namesrv.properties").display().to_string(),
                         ..NamesrvConfig::default()
                     };
+                    // As the binary started with `-c`: config updates persisted to this file
+                    // come back at the next start.
+                    let mut config = config;
+                    let props = dir.join("namesrv.properties");
+                    if props.exists() {
+                        namesrv::settings::apply_file(&mut config, &props)
+                            .expect("the config file loads after restart");
+                    }
                     let kv = persist::load_kv(std::path::Path::new(&config.kv_config_path), false)
                         .expect("KV store loads after restart");
                     let server = Server::bind(config, kv).await.expect("bind");
@@ -302,7 +321,11 @@ async fn brokers_and_namesrvs_under_faults() {
     let mut partitions: BTreeMap<(usize, usize), Instant> = BTreeMap::new();
     // (broker, ns) → when the partition between them was last healed.
     let mut healed: BTreeMap<(usize, usize), Instant> = BTreeMap::new();
-    let mut kv_acked: Vec<(usize, String)> = Vec::new();
+    // Per NameServer: key → Some(Some(v)) acknowledged put, Some(None) acknowledged delete,
+    // None unknown (the reply was lost); the productEnvName last acknowledged.
+    let mut kv_expect: Vec<BTreeMap<String, Option<Option<String>>>> =
+        vec![BTreeMap::new(); ns_addrs.len()];
+    let mut env_expect: Vec<Option<String>> = vec![None; ns_addrs.len()];
 
     for tick in 0..RUN_FOR_SECS {
         sleep(Duration::from_secs(1)).await;
@@ -348,20 +371,59 @@ async fn brokers_and_namesrvs_under_faults() {
             handle.restart(ns_nodes[n].id());
             ns_started[n] = now;
         }
-        if rng.chance(20) {
+        if rng.chance(25) {
             let n = rng.below(ns_addrs.len() as u64) as usize;
-            let key = format!("k{tick}");
             let addr = ns_addrs[n];
-            let cmd = RemotingCommand::request(request::PUT_KV_CONFIG)
-                .with_ext("namespace", "SIM")
-                .with_ext("key", key.clone())
-                .with_ext("value", "v");
-            let acked = client
+            // A small key pool, so deletes hit keys that exist.
+            let key = format!("k{}", rng.below(12));
+            let (cmd, on_ack) = match rng.below(10) {
+                0..=4 => {
+                    let value = format!("v{tick}");
+                    let cmd = RemotingCommand::request(request::PUT_KV_CONFIG)
+                        .with_ext("namespace", "SIM")
+                        .with_ext("key", key.clone())
+                        .with_ext("value", value.clone());
+                    (cmd, Write::Kv(key, Some(value)))
+                }
+                5..=6 => {
+                    let cmd = RemotingCommand::request(request::DELETE_KV_CONFIG)
+                        .with_ext("namespace", "SIM")
+                        .with_ext("key", key.clone());
+                    (cmd, Write::Kv(key, None))
+                }
+                7..=8 => {
+                    let env = format!("env{tick}");
+                    let cmd = RemotingCommand::request(request::UPDATE_NAMESRV_CONFIG)
+                        .with_body(format!("productEnvName={env}\n"));
+                    (cmd, Write::Env(env))
+                }
+                _ => {
+                    let body = [
+                        "kvConfigPath=/tmp/evil\n",
+                        "httpNsaddr=10.9.9.9:1\n",
+                        "productEnvName=x\nconfigStorePath=/tmp/evil\n",
+                    ][rng.below(3) as usize];
+                    let cmd =
+                        RemotingCommand::request(request::UPDATE_NAMESRV_CONFIG).with_body(body);
+                    (cmd, Write::Refused)
+                }
+            };
+            let reply = client
                 .spawn(async move { rpc(addr, cmd).await })
                 .await
                 .unwrap();
-            if acked.is_some_and(|r| r.code == response::SUCCESS) {
-                kv_acked.push((n, key));
+            let code = reply.map(|r| r.code);
+            let acked = code == Some(response::SUCCESS);
+            match on_ack {
+                // Unacknowledged (a restart took the reply): the outcome is unknown.
+                Write::Kv(key, value) => {
+                    kv_expect[n].insert(key, acked.then_some(value));
+                }
+                Write::Env(env) => env_expect[n] = acked.then_some(env),
+                Write::Refused => assert!(
+                    code.is_none() || code == Some(response::NO_PERMISSION),
+                    "seed {seed}: ns{n} answered {code:?} to a blacklisted config update"
+                ),
             }
         }
 
@@ -484,10 +546,19 @@ async fn brokers_and_namesrvs_under_faults() {
                 match life[i] {
                     Life::Crashed { at } | Life::Stopped { at } => {
                         // Behind a partition neither the close nor the unregister arrives:
-                        // then only expiry can remove it, by its deadline.
-                        let gone_by = match partitioned {
-                            Some(_) => last_sent.map_or(at, |t| t + b.timeout()),
-                            None => at,
+                        // then only expiry can remove it, by its deadline. So too after a
+                        // partition that healed before the broker registered again: the close
+                        // of the connection it dropped while cut off was lost with the link,
+                        // so the server still holds that connection as the registration's
+                        // owner, and a crash closes nothing it knows (seed 457).
+                        let close_lost = matches!(life[i], Life::Crashed { .. })
+                            && healed
+                                .get(&(i, n))
+                                .is_some_and(|h| last_ack.is_none_or(|a| a < *h));
+                        let gone_by = if partitioned.is_some() || close_lost {
+                            last_sent.map_or(at, |t| t + b.timeout())
+                        } else {
+                            at
                         };
                         if now > gone_by + SLACK {
                             assert!(
@@ -529,9 +600,9 @@ async fn brokers_and_namesrvs_under_faults() {
         }
     }
 
-    // Acknowledged KV survived every NameServer restart.
-    for (n, key) in kv_acked {
-        let addr = ns_addrs[n];
+    // Acknowledged KV puts and deletes, and acknowledged config updates, survived every
+    // NameServer restart; refused config keys never took.
+    for (n, addr) in ns_addrs.iter().copied().enumerate() {
         let cmd =
             RemotingCommand::request(request::GET_KVLIST_BY_NAMESPACE).with_ext("namespace", "SIM");
         let r = client
@@ -540,10 +611,58 @@ async fn brokers_and_namesrvs_under_faults() {
             .unwrap()
             .expect("ns answers");
         let table = decode_kv_table(r.body.as_deref().unwrap_or_default()).unwrap_or_default();
-        assert!(
-            table.contains_key(&key),
-            "seed {seed}: ns{n} lost acknowledged KV {key}"
-        );
+        for (key, want) in &kv_expect[n] {
+            match want {
+                Some(Some(v)) => assert_eq!(
+                    table.get(key),
+                    Some(v),
+                    "seed {seed}: ns{n} lost acknowledged KV {key}={v}"
+                ),
+                Some(None) => assert!(
+                    !table.contains_key(key),
+                    "seed {seed}: ns{n} brought back deleted KV {key}"
+                ),
+                None => {}
+            }
+        }
+        let r =
+            client
+                .spawn(async move {
+                    rpc(addr, RemotingCommand::request(request::GET_NAMESRV_CONFIG)).await
+                })
+                .await
+                .unwrap()
+                .expect("ns answers");
+        let text = String::from_utf8_lossy(r.body.as_deref().unwrap_or_default()).into_owned();
+        let props: BTreeMap<String, String> = namesrv_core::config::parse_properties(&text)
+            .expect("319 body parses")
+            .into_iter()
+            .collect();
+        if let Some(env) = &env_expect[n] {
+            assert_eq!(
+                props.get("productEnvName"),
+                Some(env),
+                "seed {seed}: ns{n} lost an acknowledged config update"
+            );
+        }
+        let dir = run_dir.join(format!("ns{n}"));
+        for (key, want) in [
+            (
+                "kvConfigPath",
+                dir.join("kvConfig.json").display().to_string(),
+            ),
+            (
+                "configStorePath",
+                dir.join("namesrv.properties").display().to_string(),
+            ),
+            ("httpNsaddr", String::new()),
+        ] {
+            assert_eq!(
+                props.get(key),
+                Some(&want),
+                "seed {seed}: ns{n}'s refused key {key} changed"
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&run_dir);
 }
