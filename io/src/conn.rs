@@ -11,7 +11,7 @@ use namesrv_core::codec::{decode_frame, encode_frame};
 use namesrv_core::protocol::RemotingCommand;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
@@ -22,6 +22,10 @@ use crate::tls::{self, Policy, Prefixed};
 pub(crate) trait Server: Send + Sync {
     /// Answers one request (`None`: no reply, e.g. oneway).
     fn request(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand>;
+    /// Whether the request is answered from the read view (else it takes the machine).
+    fn is_read(&self, cmd: &RemotingCommand) -> bool;
+    /// Permits for work that takes the machine (writes, closes), run off the I/O workers.
+    fn writers(&self) -> &Semaphore;
     /// The connection closed; whether that removed brokers (worth an info line).
     fn closed(&self, conn: u64) -> bool;
     /// The counters.
@@ -138,11 +142,36 @@ pub(crate) async fn connection(
     };
     shared.metrics().connection_closed(cause);
     // What the close removed, from the machine's own account of it.
-    let had_brokers = shared.closed(conn);
+    let had_brokers = off_workers(&shared, move |s| s.closed(conn))
+        .await
+        .unwrap_or(false);
     if had_brokers {
         info!(conn, %peer, reason, "broker connection closed");
     } else {
         debug!(conn, %peer, reason, "connection closed");
+    }
+}
+
+/// Runs `f` (a write or a close: it takes the machine, and a registration of thousands of
+/// topics is decoded and applied in tens of milliseconds) on a blocking thread, at most
+/// [`Server::writers`] at once, so the I/O workers keep answering reads from the view
+/// meanwhile, and at most that many bodies are decoded at once. `None`: `f` panicked (logged).
+async fn off_workers<R: Send + 'static>(
+    shared: &Arc<dyn Server>,
+    f: impl FnOnce(&dyn Server) -> R + Send + 'static,
+) -> Option<R> {
+    // The semaphore is never closed, so a permit always comes.
+    let _permit = shared.writers().acquire().await.ok();
+    let s = shared.clone();
+    // Under madsim, spawn_blocking (deprecated there) runs the closure as a simulated task.
+    #[allow(deprecated)]
+    let done = tokio::task::spawn_blocking(move || f(s.as_ref())).await;
+    match done {
+        Ok(r) => Some(r),
+        Err(e) => {
+            warn!(error = %e, "a write failed");
+            None
+        }
     }
 }
 
@@ -185,7 +214,14 @@ where
         loop {
             match decode_frame(&mut buf, limits.max_frame) {
                 Ok(Some(cmd)) => {
-                    if let Some(reply) = shared.request(conn, cmd) {
+                    let reply = if shared.is_read(&cmd) {
+                        shared.request(conn, cmd)
+                    } else {
+                        off_workers(shared, move |s| s.request(conn, cmd))
+                            .await
+                            .flatten()
+                    };
+                    if let Some(reply) = reply {
                         if let Err(e) = encode_frame(&reply, &mut out) {
                             warn!(conn, error = %e, "cannot encode reply");
                         }

@@ -74,7 +74,14 @@ pub struct Shared {
     kv_path: PathBuf,
     config_path: PathBuf,
     metrics: Metrics,
+    /// Writes and closes running off the I/O workers at once ([`WRITERS`]).
+    writers: tokio::sync::Semaphore,
 }
+
+/// How many writes (or closes) run at once on blocking threads: two keep both cores of a
+/// small host busy decoding bodies while one applies its step, and bound the decoded bodies in
+/// memory; a fixed number, so simulated runs interleave the same on every host.
+const WRITERS: usize = 2;
 
 impl Shared {
     /// Milliseconds since start on tokio's clock (virtual under madsim).
@@ -346,6 +353,14 @@ impl conn::Server for Shared {
         self.run(Input::Closed { conn }).closed_brokers
     }
 
+    fn is_read(&self, cmd: &RemotingCommand) -> bool {
+        ReadView::may_answer(cmd)
+    }
+
+    fn writers(&self) -> &tokio::sync::Semaphore {
+        &self.writers
+    }
+
     fn metrics(&self) -> &Metrics {
         &self.metrics
     }
@@ -508,6 +523,7 @@ impl Server {
             kv_path: PathBuf::from(&config.kv_config_path),
             config_path: PathBuf::from(&config.config_store_path),
             metrics: Metrics::new(),
+            writers: tokio::sync::Semaphore::new(WRITERS),
         });
         Ok(Self {
             shared,

@@ -20,6 +20,14 @@ MODES
         clients query. Brokers come in groups of --spread sharing the same K topics (so
         M/spread*K topics, M*K queue entries). Reports registration latency, query latency
         idle vs loaded, and the server's RSS.
+  scale --addr A [--brokers 300] [--topics 10000] [--queues 8] [--rounds 3] [--period 20]
+        [--dv bump|keep] [--clients 8] [--settle 30] [--timeout 60]
+        A big cluster (issue 15): M brokers, each on its own connection and its own group,
+        register the same K topics of Q queues all at once every --period seconds for
+        --rounds rounds, the DataVersion bumped each round or kept; C clients query routes in
+        closed loops throughout. Then every broker connection closes. Reports registration
+        latency per round, query p99/max over the storm, the server's RSS (sampled every
+        100 ms: peak, after each round, and 2 s after every broker's routes are gone).
   compare --a A --b B [--label-a a] [--label-b b] [--conns 1,16,128] [--duration 10]
         [--rounds 1] [--warmup 1] [--topics 100] [--pid-a P] [--pid-b P]
         The route load against A, then B, alternately (A B A B ... per connection count);

@@ -100,7 +100,7 @@ pub(crate) struct Head {
     /// Bytes of the whole frame, length prefix included.
     pub(crate) len: usize,
     pub(crate) serialize: SerializeType,
-    code: i32,
+    pub(crate) code: i32,
     pub(crate) opaque: i32,
     pub(crate) flag: i32,
 }

@@ -3,6 +3,7 @@
 //! ```text
 //! namesrv-loadgen route    --addr A [--conns C] [--duration D] [--topics N]
 //! namesrv-loadgen register --addr A [--brokers M] [--topics K] [--period S] [--clients C]
+//! namesrv-loadgen scale    --addr A [--brokers 300] [--topics 10000] [--dv bump|keep]
 //! namesrv-loadgen compare  --a A --b B [--conns 1,16,128] [--duration D] [--rounds R]
 //! namesrv-loadgen null-server --listen ADDR
 //! ```
@@ -19,6 +20,7 @@ use crate::compare::compare_mode;
 use crate::null_server::null_server_mode;
 use crate::register::register_mode;
 use crate::route::route_mode;
+use crate::scale::scale_mode;
 use crate::startup::startup_mode;
 
 mod cli;
@@ -29,6 +31,7 @@ mod null_server;
 mod register;
 mod register_run;
 mod route;
+mod scale;
 mod startup;
 mod stats;
 
@@ -60,12 +63,13 @@ fn run(args: Vec<String>) -> Result<(), String> {
         "compare" => compare_mode(&opts),
         "null-server" => null_server_mode(&opts),
         "startup" => startup_mode(&opts),
+        "scale" => scale_mode(&opts),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
         }
         other => Err(format!(
-            "unknown mode {other:?} (route, register, compare, null-server, startup, help)"
+            "unknown mode {other:?} (route, register, scale, compare, null-server, startup, help)"
         )),
     }
 }
