@@ -59,6 +59,12 @@ pub(crate) struct BrokerConn {
 impl BrokerConn {
     /// One registration; its latency.
     pub(crate) async fn register(&mut self) -> Result<u64, String> {
+        self.register_with(&[]).await
+    }
+
+    /// One registration whose frame is the template followed by `tail` (a body shared by
+    /// many brokers, the template's length field counting it); its latency.
+    pub(crate) async fn register_with(&mut self, tail: &[u8]) -> Result<u64, String> {
         let opaque = self.template.set_opaque(self.seq);
         self.seq = self.seq.wrapping_add(1);
         let t0 = Instant::now();
@@ -66,6 +72,12 @@ impl BrokerConn {
             .write_all(&self.template.bytes)
             .await
             .map_err(|e| format!("write: {e}"))?;
+        if !tail.is_empty() {
+            self.stream
+                .write_all(tail)
+                .await
+                .map_err(|e| format!("write: {e}"))?;
+        }
         let head = read_head(&mut self.stream, &mut self.buf).await?;
         let ns = nanos(t0.elapsed());
         check_reply(&head, &self.buf, opaque, "REGISTER_BROKER")?;

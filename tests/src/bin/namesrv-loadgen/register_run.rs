@@ -13,7 +13,7 @@ use crate::load::{route_templates, LoadResult, Window};
 use crate::register::{register_cmd, BrokerConn, Clients, RegisterPlan, RegisterReport};
 use crate::stats::{fmt_ns, fmt_rss, nanos, rss_mib, rss_of, CpuSample, CpuUse, Hist};
 
-fn hist_json(h: &Hist) -> Value {
+pub(crate) fn hist_json(h: &Hist) -> Value {
     json!({
         "count": h.n,
         "p50_ms": h.quantile(0.5) as f64 / 1e6,

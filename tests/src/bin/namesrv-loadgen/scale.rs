@@ -19,7 +19,9 @@ use tokio::io::AsyncWriteExt;
 
 use crate::cli::{resolve, Opts};
 use crate::conn::{check_reply, route_request, BlockingConn, ReqTemplate};
-use crate::load::read_head;
+use crate::load::{read_head, route_templates};
+use crate::register::BrokerConn;
+use crate::register_run::hist_json;
 use crate::stats::{fmt_ns, fmt_rss, nanos, rss_mib, rss_of, server_pid, Hist};
 
 const CLUSTER: &str = "ScaleCluster";
@@ -98,11 +100,16 @@ fn broker_addr(b: usize) -> String {
 
 /// One round's registrations: the body every broker sends (the same bytes: a body names no
 /// broker) and each broker's header-only frame, its length covering the body.
-fn round_frames(p: &Plan, round: usize) -> Result<(Bytes, Vec<ReqTemplate>), String> {
+fn round_frames(
+    p: &Plan,
+    round: usize,
+    names: &[String],
+) -> Result<(Bytes, Vec<ReqTemplate>), String> {
     let counter = if p.keep_dv { 1 } else { round as i64 + 1 };
-    let tcs = (0..p.topics)
-        .map(|j| {
-            let mut tc = topic(&format!("scale-topic-{j}"));
+    let tcs = names
+        .iter()
+        .map(|name| {
+            let mut tc = topic(name);
             tc.read_queue_nums = p.queues;
             tc.write_queue_nums = p.queues;
             tc
@@ -141,44 +148,16 @@ fn round_frames(p: &Plan, round: usize) -> Result<(Bytes, Vec<ReqTemplate>), Str
     Ok((body, frames))
 }
 
-struct Broker {
-    stream: tokio::net::TcpStream,
-    buf: BytesMut,
-}
-
-impl Broker {
-    async fn register(
-        &mut self,
-        t: &mut ReqTemplate,
-        body: &Bytes,
-        seq: u32,
-    ) -> Result<u64, String> {
-        let opaque = t.set_opaque(seq);
-        let t0 = Instant::now();
-        self.stream
-            .write_all(&t.bytes)
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        self.stream
-            .write_all(body)
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        let head = read_head(&mut self.stream, &mut self.buf).await?;
-        let ns = nanos(t0.elapsed());
-        check_reply(&head, &self.buf, opaque, "REGISTER_BROKER")?;
-        self.buf.advance(head.len);
-        Ok(ns)
-    }
-}
-
 /// A closed loop of route queries until `stop`; TOPIC_NOT_EXIST (before the first round is
 /// applied) counts as an answer.
 async fn query_loop(
     addr: SocketAddr,
     first: usize,
-    topics: usize,
+    templates: Arc<Vec<ReqTemplate>>,
     stop: Arc<AtomicBool>,
 ) -> Result<Hist, String> {
+    let mut templates = templates.as_ref().clone();
+    let topics = templates.len();
     let mut s = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("client connect: {e}"))?;
@@ -188,7 +167,7 @@ async fn query_loop(
     let mut seq = first as u32;
     let mut i = first * 997 % topics;
     while !stop.load(Ordering::Relaxed) {
-        let mut t = ReqTemplate::new(route_request(&format!("scale-topic-{i}")))?;
+        let t = &mut templates[i];
         i = (i + 7919) % topics;
         let opaque = t.set_opaque(seq);
         seq = seq.wrapping_add(1);
@@ -206,19 +185,11 @@ async fn query_loop(
     Ok(hist)
 }
 
-fn hist_json(h: &Hist) -> Value {
-    json!({
-        "count": h.n,
-        "p50_ms": h.quantile(0.5) as f64 / 1e6,
-        "p99_ms": h.quantile(0.99) as f64 / 1e6,
-        "max_ms": h.max as f64 / 1e6,
-    })
-}
-
 async fn run(p: Plan) -> Result<(String, Value, Vec<String>), String> {
     use std::fmt::Write as _;
     let mut text = String::new();
     let mut errors = Vec::new();
+    let names: Vec<String> = (0..p.topics).map(|j| format!("scale-topic-{j}")).collect();
     let mut frames = Vec::with_capacity(p.rounds);
     let mut body_len = 0;
     for r in 0..p.rounds {
@@ -226,7 +197,7 @@ async fn run(p: Plan) -> Result<(String, Value, Vec<String>), String> {
         if p.keep_dv && r > 0 {
             break;
         }
-        let f = round_frames(&p, r)?;
+        let f = round_frames(&p, r, &names)?;
         body_len = f.0.len();
         frames.push(f);
     }
@@ -275,15 +246,19 @@ async fn run(p: Plan) -> Result<(String, Value, Vec<String>), String> {
             .map_err(|_| format!("broker connect to {}: timed out", p.addr))?
             .map_err(|e| format!("broker connect to {}: {e}", p.addr))?;
         let _ = stream.set_nodelay(true);
-        brokers.push(Some(Broker {
+        brokers.push(Some(BrokerConn {
             stream,
+            // Each round puts its own frame here.
+            template: frames[0].1[0].clone(),
             buf: BytesMut::with_capacity(8 * 1024),
+            seq: 0,
         }));
     }
 
     let stop = Arc::new(AtomicBool::new(false));
+    let queries_of = route_templates(&names)?;
     let clients: Vec<_> = (0..p.clients)
-        .map(|c| tokio::spawn(query_loop(p.addr, c, p.topics, stop.clone())))
+        .map(|c| tokio::spawn(query_loop(p.addr, c, queries_of.clone(), stop.clone())))
         .collect();
 
     let t0 = tokio::time::Instant::now() + Duration::from_millis(200);
@@ -296,13 +271,11 @@ async fn run(p: Plan) -> Result<(String, Value, Vec<String>), String> {
         let mut tasks = Vec::new();
         for (b, slot) in brokers.iter_mut().enumerate() {
             let Some(mut c) = slot.take() else { continue };
-            let mut t = templates[b].clone();
+            c.template = templates[b].clone();
             let body = body.clone();
             let timeout = p.timeout;
             tasks.push(tokio::spawn(async move {
-                let r = match tokio::time::timeout(timeout, c.register(&mut t, &body, r as u32))
-                    .await
-                {
+                let r = match tokio::time::timeout(timeout, c.register_with(&body)).await {
                     Ok(r) => r,
                     Err(_) => Err(format!("no reply within {timeout:?}")),
                 };
