@@ -173,10 +173,28 @@ pub fn machine(data: &[u8]) {
                             // and decodes registrations ahead); the others straight to the
                             // machine: both paths are fuzzed.
                             if conn == 1 {
+                                // A registration is also applied by a copy with the
+                                // unchanged-body path off, from the raw frame: both must agree.
+                                let mut general = ns.clone();
+                                general.set_unchanged_registrations(false);
+                                let raw = cmd.clone();
                                 if let Dispatch::Step(input) =
                                     ns.view().accept(now, conn, cmd, &NoRouteBodies)
                                 {
-                                    drive(&mut ns, now, input);
+                                    let registration = matches!(
+                                        &input,
+                                        Input::Request { request, .. } if request.is_fingerprinted()
+                                    );
+                                    let fx = drive(&mut ns, now, input);
+                                    if registration {
+                                        let by_general =
+                                            drive(&mut general, now, Input::request(conn, raw));
+                                        assert_eq!(fx, by_general, "unchanged-body path differs");
+                                        assert!(
+                                            ns.view().route() == general.view().route(),
+                                            "unchanged-body path left other tables"
+                                        );
+                                    }
                                 }
                             } else {
                                 drive(&mut ns, now, Input::request(conn, cmd));
@@ -200,7 +218,7 @@ pub fn machine(data: &[u8]) {
 
 /// Steps the machine and completes every persistence it asks for (alternately failing, so
 /// both replies are exercised).
-fn drive(ns: &mut NameServer, now: u64, input: Input) {
+fn drive(ns: &mut NameServer, now: u64, input: Input) -> Vec<crate::Effect> {
     let mut writes = 0u64;
     ns.step_persisting(now, input, |_, _| {
         writes += 1;
@@ -209,7 +227,7 @@ fn drive(ns: &mut NameServer, now: u64, input: Input) {
         } else {
             Err("disk full".to_owned())
         }
-    });
+    })
 }
 
 /// A fuzz target: arbitrary bytes in, a panic on a bug.

@@ -3,8 +3,9 @@
 //!
 //! Reads (`ReadView::may_answer`) are offered to an up-to-date read view (`ReadView::accept`)
 //! and answered there, in parallel on every connection task, with no lock on the machine; the
-//! rest become the `Input` for `NameServer::step` (`Input::prepare`, its body decoded outside
-//! the lock), which runs under the machine's mutex. The shell never names a request code. A
+//! rest become the `Input` for `NameServer::step` (a registration's body decoded outside the
+//! lock, unless it is the body last applied: `NameServer::wants_body`), which runs under the
+//! machine's mutex. The shell never names a request code. A
 //! lock is never held across an `.await`.
 //!
 //! Views are published lazily: a step first drops the published view, so a burst of writes
@@ -27,7 +28,7 @@ use namesrv_core::config::NamesrvConfig;
 use namesrv_core::kv::KvConfig;
 use namesrv_core::protocol::RemotingCommand;
 use namesrv_core::route::{RemovalCause, RouteEvent};
-use namesrv_core::{Dispatch, Effect, Input, NameServer, ReadView, StoreFile};
+use namesrv_core::{Dispatch, Effect, Input, NameServer, ReadView, Request, StoreFile};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
@@ -247,19 +248,41 @@ impl Shared {
         reply
     }
 
+    /// The input for a write: a registration's body fingerprinted and, unless the current
+    /// state finds it unchanged, decoded here, outside the machine's lock. The published view
+    /// is asked if there is one; else the machine, under its lock for a moment (no view is made
+    /// for a write: that would make its step copy what it changes). The step checks again.
+    fn prepare(&self, conn: u64, cmd: RemotingCommand) -> Input {
+        let config = self
+            .config
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let mut request = Request::fingerprinted(cmd, config.max_inflated_register_body());
+        if request.is_fingerprinted() {
+            let published = self
+                .view
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            let wants = match published {
+                Some(view) => view.wants_body(&request),
+                None => self.lock_machine().wants_body(&request),
+            };
+            if wants {
+                request.decode_body();
+            }
+        }
+        Input::Request { conn, request }
+    }
+
     /// Answers one request: the current view answers reads; the rest go through `step`.
     fn answer(&self, conn: u64, cmd: RemotingCommand) -> Option<RemotingCommand> {
         let opaque = cmd.opaque;
         let dispatch = if ReadView::may_answer(&cmd) {
             self.view().accept(self.now(), conn, cmd, &self.bodies)
         } else {
-            // Not a read: no view is made for it (that would make its step copy).
-            let config = self
-                .config
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
-            Dispatch::Step(Input::prepare(conn, cmd, &config))
+            Dispatch::Step(self.prepare(conn, cmd))
         };
         let replies = match dispatch {
             Dispatch::Done(effects) => {

@@ -75,6 +75,8 @@ pub struct Outcome {
     pub expiries: usize,
     /// Restarts of the core from the simulated disk.
     pub restarts: usize,
+    /// Registrations the read view found unchanged (their bodies not decoded ahead).
+    pub unchanged: usize,
 }
 
 /// Runs one schedule of `steps` steps. With `record`, the failure carries the event trace.
@@ -95,6 +97,7 @@ pub fn run_schedule(seed: u64, steps: usize, record: bool) -> Result<Outcome, Bo
         steps,
         expiries: sim.expiries,
         restarts: sim.restarts,
+        unchanged: sim.unchanged,
     })
 }
 

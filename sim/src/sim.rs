@@ -95,6 +95,8 @@ pub(crate) struct Sim {
     pub(crate) hash: u64,
     pub(crate) expiries: usize,
     pub(crate) restarts: usize,
+    /// Registrations the read view found unchanged (not decoded ahead).
+    pub(crate) unchanged: usize,
     /// Reads answered by the view (every eighth is also asked of the machine).
     pub(crate) reads: u64,
     /// The first read the view and the machine answered differently.
@@ -187,6 +189,7 @@ impl Sim {
             hash: 0xcbf2_9ce4_8422_2325,
             expiries: 0,
             restarts: 0,
+            unchanged: 0,
             reads: 0,
             view_mismatch: None,
         }
@@ -227,6 +230,22 @@ impl Sim {
         fx
     }
 
+    /// A copy of the machine with the unchanged-body path off, when `input` is a registration.
+    fn registrations_held_equal(&mut self, input: &Input) -> Option<NameServer> {
+        let Input::Request { request, .. } = input else {
+            return None;
+        };
+        if !request.is_fingerprinted() {
+            return None;
+        }
+        if !request.is_prepared() {
+            self.unchanged += 1;
+        }
+        let mut ns = self.ns.clone();
+        ns.set_unchanged_registrations(false);
+        Some(ns)
+    }
+
     fn log_effects(&mut self, fx: &[Effect]) {
         for e in fx {
             let line = format!("  {e:?}");
@@ -261,7 +280,23 @@ impl Sim {
                 self.log_effects(&fx);
                 fx
             }
-            Dispatch::Step(input) => self.feed(input),
+            Dispatch::Step(input) => {
+                // Every registration is also applied by a copy of the machine with the
+                // unchanged-body path off, from the raw frame: the two must say and hold the same.
+                let general = self.registrations_held_equal(&input);
+                let fx = self.feed(input);
+                if let Some(mut ns) = general {
+                    let by_general = ns.step(self.now, Input::request(conn, cmd));
+                    if (fx != by_general || ns.view().route() != self.ns.view().route())
+                        && self.view_mismatch.is_none()
+                    {
+                        self.view_mismatch = Some(format!(
+                            "a registration's unchanged-body path and the general path disagree\n  unchanged {fx:?}\n  general   {by_general:?}"
+                        ));
+                    }
+                }
+                fx
+            }
         };
         if oneway {
             return None;

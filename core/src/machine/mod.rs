@@ -229,6 +229,7 @@ impl NameServer {
             accounts: Arc::new(Accounts::default()),
             started_at: now,
             shutting_down: false,
+            unchanged_registrations: true,
         };
         Self {
             route_inputs: RouteInputs::of(&state),
@@ -298,6 +299,22 @@ impl NameServer {
     /// The tables' invariants (see [`RouteInfo::check_invariants`]).
     pub fn check_invariants(&self) -> Result<(), String> {
         self.state.route.check_invariants()
+    }
+
+    /// Whether [`Request::decode_body`] is worth running before this request is stepped: false
+    /// for a REGISTER_BROKER whose body is the one its broker's topics were last applied from,
+    /// when applying it again would change nothing it says (`route::unchanged`; the step
+    /// checks again and decodes it itself if the state moved meanwhile), and for requests
+    /// that were not fingerprinted.
+    pub fn wants_body(&self, request: &Request) -> bool {
+        self.state.wants_body(request)
+    }
+
+    /// Turns the unchanged-registration path off (or back on), so tests and the simulator can
+    /// hold it equal to the general path. On by default.
+    #[doc(hidden)]
+    pub fn set_unchanged_registrations(&mut self, on: bool) {
+        self.state.unchanged_registrations = on;
     }
 
     /// Feeds one input at `now`. Expiry runs first, so no answer ever shows a broker past its
@@ -412,3 +429,6 @@ impl NameServer {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod unchanged_tests;

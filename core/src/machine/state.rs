@@ -34,6 +34,9 @@ pub(crate) struct State {
     /// When the machine was created, on the caller's clock: `needWaitForService` counts from it.
     pub(crate) started_at: Millis,
     pub(crate) shutting_down: bool,
+    /// Whether a registration whose body is the one last applied skips its decoding and
+    /// topics (`route::unchanged`); off only to hold that path equal to the general one.
+    pub(crate) unchanged_registrations: bool,
 }
 
 /// Counts of what the tables hold, for gauges (`/metrics`) and status pages.

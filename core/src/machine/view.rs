@@ -7,7 +7,7 @@
 use bytes::Bytes;
 
 use super::State;
-use super::{Effect, Input, Stats};
+use super::{Effect, Input, Request, Stats};
 use crate::codec::fastjson::Dialect;
 use crate::protocol::codes;
 use crate::protocol::RemotingCommand;
@@ -68,7 +68,7 @@ impl ReadView {
         bodies: &dyn RouteBodies,
     ) -> Dispatch {
         if !Self::may_answer(&cmd) || self.needs_tick(now) {
-            return Dispatch::Step(Input::prepare(conn, cmd, &self.state.config));
+            return Dispatch::Step(self.prepare(conn, cmd));
         }
         let mut fx = Vec::new();
         let reply = match self.state.gate(conn, &cmd, &mut fx) {
@@ -77,6 +77,23 @@ impl ReadView {
         };
         fx.push(Effect::Reply { conn, cmd: reply });
         Dispatch::Done(fx)
+    }
+
+    /// The input for a frame the machine must step: a REGISTER_BROKER body decoded here,
+    /// outside the machine, under the limit in force, unless this view finds it unchanged
+    /// ([`crate::NameServer::wants_body`]).
+    pub fn prepare(&self, conn: ConnId, cmd: RemotingCommand) -> Input {
+        let mut request =
+            Request::fingerprinted(cmd, self.state.config.max_inflated_register_body());
+        if self.wants_body(&request) {
+            request.decode_body();
+        }
+        Input::Request { conn, request }
+    }
+
+    /// See [`crate::NameServer::wants_body`], as of this view.
+    pub fn wants_body(&self, request: &Request) -> bool {
+        self.state.wants_body(request)
     }
 
     /// Whether [`Self::accept`] may answer `cmd` from a view: a read-only code, expecting a

@@ -17,8 +17,11 @@ use crate::protocol::headers::{
     HeaderError, KvConfigRequestHeader, RegisterBrokerRequestHeader,
 };
 use crate::protocol::{request, response, RemotingCommand};
+use crate::route::register::RegisterBody;
 use crate::route::register::RegisterSettings;
-use crate::route::{ConnId, Millis, MinBrokerIdChange, RegisterArgs, RemovalCause, RouteEvent};
+use crate::route::{
+    BodyPrint, ConnId, Millis, MinBrokerIdChange, RegisterArgs, RemovalCause, RouteEvent,
+};
 use crate::Effect;
 
 impl State {
@@ -52,7 +55,7 @@ impl State {
         now: Millis,
         conn: ConnId,
         cmd: &RemotingCommand,
-        body: Option<PreparedBody>,
+        body: Option<Box<PreparedBody>>,
         fx: &mut Vec<Effect>,
     ) -> RemotingCommand {
         if let Some(reply) = self.gate(conn, cmd, fx) {
@@ -131,7 +134,7 @@ impl State {
         now: Millis,
         conn: ConnId,
         cmd: &RemotingCommand,
-        prepared: Option<PreparedBody>,
+        prepared: Option<Box<PreparedBody>>,
         fx: &mut Vec<Effect>,
     ) -> Result<RemotingCommand, HeaderError> {
         let h = RegisterBrokerRequestHeader::decode(cmd)?;
@@ -147,22 +150,41 @@ impl State {
             }
         }
         let max_inflated = self.config.max_inflated_register_body();
-        let decoded = match prepared.filter(|p| p.max_inflated == max_inflated) {
-            Some(p) => p.decoded,
-            None => RegisterBrokerBody::decode(body, cmd.version, h.compressed, max_inflated),
+        // What was done ahead counts only under the limit still in force.
+        let (print, decoded) = match prepared.filter(|p| p.print.max_inflated() == max_inflated) {
+            Some(p) => (p.print, p.decoded),
+            None => (
+                BodyPrint::of(body, cmd.version, h.compressed, max_inflated),
+                None,
+            ),
         };
-        let decoded = match decoded {
-            Ok(b) => b,
-            Err(e) => {
-                return Ok(RemotingCommand::response_to(
-                    cmd,
-                    response::SYSTEM_ERROR,
-                    Some(e.0),
-                ))
+        let settings = self.register_settings();
+        let owned: RegisterBrokerBody;
+        let (body, topics) = match self.unchanged_topics(&h, &print) {
+            Some(topics) => (RegisterBody::Unchanged, topics),
+            None => {
+                let decoded = decoded.unwrap_or_else(|| {
+                    RegisterBrokerBody::decode(body, cmd.version, h.compressed, max_inflated)
+                });
+                owned = match decoded {
+                    Ok(b) => b,
+                    Err(e) => {
+                        return Ok(RemotingCommand::response_to(
+                            cmd,
+                            response::SYSTEM_ERROR,
+                            Some(e.0),
+                        ))
+                    }
+                };
+                let body = RegisterBody::Decoded {
+                    wrapper: &owned.wrapper,
+                    filter_server_list: owned.filter_server_list.as_deref(),
+                    print,
+                };
+                (body, owned.wrapper.topic_configs.len())
             }
         };
         // Checked before anything is written: a refused registration changes nothing.
-        let topics = decoded.wrapper.topic_configs.len();
         if let Some(max) = self.config.max_topics_per_registration() {
             if topics > max {
                 return Ok(RemotingCommand::response_to(
@@ -183,15 +205,8 @@ impl State {
             zone_name: h.zone_name.as_deref(),
             timeout_ms: h.heartbeat_timeout_millis,
             enable_acting_master: h.enable_acting_master,
-            wrapper: &decoded.wrapper,
-            filter_server_list: decoded.filter_server_list.as_deref(),
+            body,
             conn: Some(conn),
-        };
-        let settings = RegisterSettings {
-            delete_topic_with_broker_registration: self
-                .config
-                .delete_topic_with_broker_registration,
-            notify_min_broker_id_changed: self.config.notify_min_broker_id_changed,
         };
         let Ok(outcome) = self.route.register_broker(&args, settings, now) else {
             return Ok(RemotingCommand::response_to(
@@ -219,6 +234,42 @@ impl State {
             }
         }
         Ok(reply)
+    }
+
+    fn register_settings(&self) -> RegisterSettings {
+        RegisterSettings {
+            delete_topic_with_broker_registration: self
+                .config
+                .delete_topic_with_broker_registration,
+            notify_min_broker_id_changed: self.config.notify_min_broker_id_changed,
+        }
+    }
+
+    /// See [`crate::NameServer::wants_body`].
+    pub(crate) fn wants_body(&self, request: &super::Request) -> bool {
+        request
+            .registration()
+            .is_some_and(|(h, print)| self.unchanged_topics(&h, &print).is_none())
+    }
+
+    /// The topic count of a registration's body when it is the one last applied and applying
+    /// it again changes nothing it says (`route::unchanged`), so it needs no decoding.
+    pub(crate) fn unchanged_topics(
+        &self,
+        h: &RegisterBrokerRequestHeader,
+        print: &BodyPrint,
+    ) -> Option<usize> {
+        if !self.unchanged_registrations {
+            return None;
+        }
+        self.route.registration_unchanged(
+            &h.cluster_name,
+            &h.broker_addr,
+            &h.broker_name,
+            h.broker_id,
+            print,
+            self.register_settings(),
+        )
     }
 
     fn unregister_broker(

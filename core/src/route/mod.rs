@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod query;
 pub mod register;
 mod table;
+pub mod unchanged;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,6 +19,7 @@ use crate::protocol::bodies::{BrokerData, DataVersion, QueueData};
 
 pub use register::{RegisterArgs, RegisterOutcome};
 pub use table::{Set, Table};
+pub use unchanged::{AppliedBody, BodyPrint};
 
 /// A connection, as numbered by the io shell.
 pub type ConnId = u64;
@@ -77,6 +79,9 @@ pub struct BrokerLiveInfo {
     pub conn: Option<ConnId>,
     /// `haServerAddr`: the broker's HA address, returned to its slaves when they register.
     pub ha_server_addr: String,
+    /// The body this broker's topics were last applied from, when its last registration
+    /// applied them (see [`unchanged`]).
+    pub applied: Option<AppliedBody>,
 }
 
 impl BrokerLiveInfo {
@@ -178,6 +183,8 @@ pub struct RouteInfo {
     pub(crate) group_topics: Table<String, Set<String>>,
     /// Entries in `group_topics` (queue-data entries over all topics).
     pub(crate) queue_entries: usize,
+    /// Queue-data entries removed so far ([`Self::queue_removals`]).
+    pub(crate) queue_removals: u64,
 }
 
 impl RouteInfo {
@@ -277,7 +284,9 @@ impl RouteInfo {
     /// caller's.
     fn drop_queue_entry(&mut self, topic: &str, name: &str) {
         if let Some(qdm) = self.topic_queue_table.get_mut(topic) {
-            qdm.remove(name);
+            if qdm.remove(name) {
+                self.queue_removals = self.queue_removals.wrapping_add(1);
+            }
             if qdm.is_empty() {
                 self.topic_queue_table.remove(topic);
             }

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{
-    perm, BrokerAddrInfo, BrokerLiveInfo, ConnId, Millis, MinBrokerIdChange, RemovalCause,
-    RouteEvent, RouteInfo, Set, DEFAULT_HEARTBEAT_TIMEOUT_MS, MASTER_ID,
+    perm, AppliedBody, BodyPrint, BrokerAddrInfo, BrokerLiveInfo, ConnId, Millis,
+    MinBrokerIdChange, RemovalCause, RouteEvent, RouteInfo, Set, DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    MASTER_ID,
 };
 use crate::protocol::bodies::{
     BrokerData, DataVersion, QueueData, TopicConfig, TopicConfigWrapper,
@@ -31,12 +32,28 @@ pub struct RegisterArgs<'a> {
     pub timeout_ms: Option<i64>,
     /// `None`: a pre-5.x broker.
     pub enable_acting_master: Option<bool>,
-    /// The broker's topic configs and data version.
-    pub wrapper: &'a TopicConfigWrapper,
-    /// `None`: leave the filter-server table alone (legacy bodies).
-    pub filter_server_list: Option<&'a [String]>,
+    /// What the body gave.
+    pub body: RegisterBody<'a>,
     /// The connection the registration came in on; its close will remove the broker.
     pub conn: Option<ConnId>,
+}
+
+/// A registration's body, decoded or known unchanged.
+#[derive(Clone, Copy, Debug)]
+pub enum RegisterBody<'a> {
+    /// Decoded: its topics and DataVersion are applied as spec §3.3 says.
+    Decoded {
+        /// The broker's topic configs and data version.
+        wrapper: &'a TopicConfigWrapper,
+        /// `None`: leave the filter-server table alone (legacy bodies).
+        filter_server_list: Option<&'a [String]>,
+        /// The print of the bytes it was decoded from.
+        print: BodyPrint,
+    },
+    /// Not decoded: [`RouteInfo::registration_unchanged`] just said it is the body this
+    /// broker's topics were last applied from and that applying it again changes nothing it
+    /// says (see [`super::unchanged`]); the header is applied as usual.
+    Unchanged,
 }
 
 /// The result of a registration that was not refused.
@@ -79,7 +96,23 @@ impl RouteInfo {
         now: Millis,
     ) -> Result<RegisterOutcome, ()> {
         let mut out = RegisterOutcome::default();
-        let dv = a.wrapper.data_version;
+        let key = BrokerAddrInfo::new(a.cluster, a.addr);
+        // An unchanged body is the one the live entry's version came from.
+        let (dv, topic_count, kept) = match a.body {
+            RegisterBody::Decoded { wrapper, .. } => {
+                (wrapper.data_version, wrapper.topic_configs.len(), None)
+            }
+            RegisterBody::Unchanged => {
+                let live = self.broker_live_table.get(&key);
+                let kept = live.and_then(|l| l.applied);
+                debug_assert!(kept.is_some(), "an unchanged body of an unknown broker");
+                (
+                    live.map(|l| l.data_version).unwrap_or_default(),
+                    kept.map_or(0, |k| k.topics),
+                    kept,
+                )
+            }
+        };
 
         // Step 7 (checked first): a single-topic registration from an id the group does not know
         // is an incremental registration racing the first full one (apache/rocketmq#4522).
@@ -87,7 +120,7 @@ impl RouteInfo {
             .broker_addr_table
             .get(a.name)
             .is_some_and(|bd| bd.broker_addrs.contains_key(&a.id));
-        if !knows_id && a.wrapper.topic_configs.len() == 1 {
+        if !knows_id && topic_count == 1 {
             return Err(());
         }
 
@@ -184,17 +217,28 @@ impl RouteInfo {
             }
         }
 
-        // Step 9: topic configs from the master or the prime slave.
-        let key = BrokerAddrInfo::new(a.cluster, a.addr);
+        // Step 9: topic configs from the master or the prime slave (an unchanged body has
+        // nothing to apply: every topic it lists has the group's queue data, and with its
+        // version unchanged none is updated and no mapping applied).
         let dv_changed = self
             .broker_live_table
             .get(&key)
             .is_none_or(|l| l.data_version != dv);
-        if is_master || is_prime_slave {
-            if settings.delete_topic_with_broker_registration && a.wrapper.mapping_infos.is_empty()
-            {
-                let keep: std::collections::BTreeSet<&str> = a
-                    .wrapper
+        let decoded = match a.body {
+            RegisterBody::Decoded { wrapper, print, .. } => Some((wrapper, print)),
+            RegisterBody::Unchanged => None,
+        };
+        // What the live entry will remember: this body if its topics are applied now (or were,
+        // unchanged), else nothing, as the general path would.
+        let applies = is_master || is_prime_slave;
+        let mut applied = if decoded.is_none() && applies {
+            kept
+        } else {
+            None
+        };
+        if let Some((wrapper, print)) = decoded.filter(|_| applies) {
+            if settings.delete_topic_with_broker_registration && wrapper.mapping_infos.is_empty() {
+                let keep: std::collections::BTreeSet<&str> = wrapper
                     .topic_configs
                     .iter()
                     .map(|tc| tc.topic_name.as_str())
@@ -209,8 +253,7 @@ impl RouteInfo {
             // half-applied (no live entry) yet answered SUCCESS; we skip it and apply the rest.
             // The topics new to the group join the group index together, after the loop.
             let mut new_topics: Vec<&str> = Vec::new();
-            for tc in a
-                .wrapper
+            for tc in wrapper
                 .topic_configs
                 .iter()
                 .filter(|tc| !tc.topic_name.is_empty())
@@ -228,7 +271,7 @@ impl RouteInfo {
             }
             self.index_new_topics(a.name, new_topics);
             if dv_changed || register_first {
-                for (topic, info) in &a.wrapper.mapping_infos {
+                for (topic, info) in &wrapper.mapping_infos {
                     let bname = info
                         .get("bname")
                         .and_then(Value::as_str)
@@ -247,6 +290,13 @@ impl RouteInfo {
                     }
                 }
             }
+            // Counted after the loop: the deletions above (with deleteTopicWithBrokerRegistration,
+            // which never takes the unchanged path) are this body's own doing.
+            applied = Some(AppliedBody {
+                print,
+                topics: topic_count,
+                removals: self.queue_removals,
+            });
         }
 
         // Step 10. The registration is owned by the newest connection it arrived on. Connection
@@ -274,11 +324,19 @@ impl RouteInfo {
                 data_version: dv,
                 conn,
                 ha_server_addr: a.ha_addr.to_owned(),
+                applied,
             },
         );
 
         // Step 11.
-        if let Some(list) = a.filter_server_list {
+        // (An unchanged body's list is the one stored.)
+        let filter_server_list = match a.body {
+            RegisterBody::Decoded {
+                filter_server_list, ..
+            } => filter_server_list,
+            RegisterBody::Unchanged => None,
+        };
+        if let Some(list) = filter_server_list {
             if list.is_empty() {
                 self.filter_server_table.remove(&key);
             } else {

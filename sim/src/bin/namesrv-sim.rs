@@ -22,7 +22,7 @@ fn main() -> ExitCode {
             let start = arg_value(&args, "--start").unwrap_or(0);
             let budget = arg_value(&args, "--seconds").map(std::time::Duration::from_secs);
             let t0 = std::time::Instant::now();
-            let (mut expiries, mut restarts, mut ran) = (0, 0, 0);
+            let (mut expiries, mut restarts, mut unchanged, mut ran) = (0, 0, 0, 0);
             for seed in start..start + seeds {
                 if budget.is_some_and(|b| t0.elapsed() >= b) {
                     break;
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
                     Ok(o) => {
                         expiries += o.expiries;
                         restarts += o.restarts;
+                        unchanged += o.unchanged;
                     }
                     Err(_) => {
                         // Re-run with the trace on for the report.
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
                 String::new()
             };
             println!(
-                "simulated {ran} schedules x {steps} steps ({expiries} expiries, {restarts} restarts) in {:.1}s: {ran} passed, 0 failed{cut}",
+                "simulated {ran} schedules x {steps} steps ({expiries} expiries, {restarts} restarts, {unchanged} unchanged registrations) in {:.1}s: {ran} passed, 0 failed{cut}",
                 t0.elapsed().as_secs_f64()
             );
             ExitCode::SUCCESS
