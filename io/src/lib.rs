@@ -6,6 +6,7 @@ pub mod admin;
 mod body_cache;
 mod conn;
 pub mod http;
+mod memory;
 pub mod metrics;
 pub mod persist;
 pub mod server;

@@ -37,6 +37,7 @@ use tracing::{debug, info, warn};
 
 use crate::body_cache::BodyCache;
 use crate::conn::{self, connection, Limits};
+use crate::memory::Trimmer;
 use crate::metrics::{Metrics, RejectReason, Snapshot};
 use crate::tls::{self, Policy};
 use crate::{http, persist, status_page};
@@ -77,6 +78,10 @@ pub struct Shared {
     metrics: Metrics,
     /// Writes and closes running off the I/O workers at once ([`WRITERS`]).
     writers: tokio::sync::Semaphore,
+    /// Bytes of large frames in the server (`conn::FRAME_BUDGET`).
+    frame_budget: tokio::sync::Semaphore,
+    /// Gives freed memory back once the tables have shrunk (`memory`).
+    trimmer: Trimmer,
 }
 
 /// How many writes (or closes) run at once on blocking threads: two keep both cores of a
@@ -130,7 +135,7 @@ impl Shared {
         let mut next_input = Some(input);
         while let Some(input) = next_input.take() {
             let now = self.now();
-            let (effects, next) = {
+            let (effects, next, entries) = {
                 let mut m = self.lock_machine();
                 // Dropped before the step, so the tables are not shared with it (unless a
                 // reader still holds it) and change in place.
@@ -148,8 +153,15 @@ impl Shared {
                     *kept = config;
                 }
                 drop(kept);
-                (fx, m.next_deadline())
+                (fx, m.next_deadline(), m.route().queue_entries())
             };
+            // Outside the lock: a trim walks the allocator's free lists.
+            if self.trimmer.after_step(entries) {
+                debug!(
+                    entries,
+                    "route tables shrank: free memory returned to the OS"
+                );
+            }
             if next.unwrap_or(u64::MAX) < self.timer_deadline.load(Ordering::SeqCst) {
                 self.deadline_changed.notify_one();
             }
@@ -384,6 +396,10 @@ impl conn::Server for Shared {
         &self.writers
     }
 
+    fn frame_budget(&self) -> &tokio::sync::Semaphore {
+        &self.frame_budget
+    }
+
     fn metrics(&self) -> &Metrics {
         &self.metrics
     }
@@ -547,6 +563,8 @@ impl Server {
             config_path: PathBuf::from(&config.config_store_path),
             metrics: Metrics::new(),
             writers: tokio::sync::Semaphore::new(WRITERS),
+            frame_budget: tokio::sync::Semaphore::new(conn::FRAME_BUDGET),
+            trimmer: Trimmer::default(),
         });
         Ok(Self {
             shared,

@@ -41,6 +41,14 @@ pub fn decode_frame(
     decode_command(frame).map(Some)
 }
 
+/// The whole length (prefix included) of the frame `buf` begins with, once its 4-byte prefix
+/// is there and says a valid length; what [`decode_frame`] waits for.
+pub fn pending_frame_len(buf: &[u8]) -> Option<usize> {
+    let prefix: [u8; 4] = buf.get(..4)?.try_into().ok()?;
+    let total = usize::try_from(i32::from_be_bytes(prefix)).ok()?;
+    total.checked_add(4)
+}
+
 /// Decodes a frame without its length prefix.
 pub fn decode_command(mut frame: Bytes) -> Result<RemotingCommand, CodecError> {
     let total = frame.len();

@@ -8,7 +8,9 @@ pub mod frame;
 pub mod json_header;
 pub(crate) mod plain_json;
 
-pub use frame::{decode_frame, encode_frame, encode_to_bytes, DEFAULT_MAX_FRAME};
+pub use frame::{
+    decode_frame, encode_frame, encode_to_bytes, pending_frame_len, DEFAULT_MAX_FRAME,
+};
 
 /// Why a frame could not be decoded. Apache closes the connection on any of these.
 #[derive(Debug, Clone, PartialEq, Eq)]
