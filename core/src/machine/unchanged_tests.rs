@@ -190,3 +190,20 @@ fn a_slave_that_becomes_prime_applies_its_topics() {
     step(&mut m, T0, slave(&["T1", "T2", "T9"]));
     assert!(route(&mut m, "T9").is_some(), "the prime slave's topics");
 }
+
+#[test]
+fn a_body_decoded_ahead_is_decoded_under_the_limit_given() {
+    use crate::protocol::{BodyShape, RegisterBrokerRequest};
+    let cmd = RegisterBrokerRequest::new("C", "10.0.0.1:10911", "B", 0)
+        .topics(&["T1", "T2"])
+        .shape(BodyShape::Compressed)
+        .command();
+    let decoded = |limit: usize| {
+        Request::prepare(cmd.clone(), limit)
+            .body
+            .and_then(|p| p.decoded)
+            .map(|d| d.is_ok())
+    };
+    assert_eq!(decoded(64 << 20), Some(true));
+    assert_eq!(decoded(16), Some(false), "over the inflation limit");
+}

@@ -183,7 +183,7 @@ pub struct RouteInfo {
     pub(crate) group_topics: Table<String, Set<String>>,
     /// Entries in `group_topics` (queue-data entries over all topics).
     pub(crate) queue_entries: usize,
-    /// Queue-data entries removed so far ([`Self::queue_removals`]).
+    /// Queue-data entries removed so far: an [`AppliedBody`] remembers it (see [`unchanged`]).
     pub(crate) queue_removals: u64,
 }
 

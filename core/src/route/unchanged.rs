@@ -13,7 +13,7 @@
 //! how they are read) decode to the same topics, DataVersion and filter-server list. Right
 //! after the last application every listed topic had the group's queue data, and queue data
 //! only leaves through [`RouteInfo`]'s one removal path, which counts every removal
-//! ([`RouteInfo::queue_removals`]); so if the count has not moved, every topic still has it.
+//! (`RouteInfo::queue_removals`); so if the count has not moved, every topic still has it.
 //! With the DataVersion unchanged, existing queue data is not updated and static-topic
 //! mappings are not applied (spec §3.3 step 9), and the filter-server list is the one already
 //! stored. What the header says (timeout, zone, acting master, HA address) is applied as on
@@ -66,17 +66,12 @@ pub struct AppliedBody {
     pub print: BodyPrint,
     /// How many topic configs it listed (the `registerBrokerMaxTopics` check reads it).
     pub topics: usize,
-    /// [`RouteInfo::queue_removals`] right after it was applied.
+    /// The count of queue-data entries ever removed (`RouteInfo::queue_removals`, moved
+    /// whenever a topic loses a group) right after it was applied.
     pub removals: u64,
 }
 
 impl RouteInfo {
-    /// Queue-data entries removed so far (every topic, every group): moves whenever a topic
-    /// loses a group, so a remembered [`AppliedBody`] stops standing for "all present".
-    pub fn queue_removals(&self) -> u64 {
-        self.queue_removals
-    }
-
     /// The topic count of the body a registration of `name`/`id` at `addr` in `cluster` with
     /// body print `print` would re-apply, when applying it could change nothing its body says
     /// (see the module docs); `None`: decode the body and take the general path.
@@ -108,5 +103,26 @@ impl RouteInfo {
         let applied = live.applied.as_ref()?;
         (applied.print == *print && applied.removals == self.queue_removals)
             .then_some(applied.topics)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_print_tells_apart_everything_that_decides_the_decoding() {
+        let body = Some(&b"{\"a\":1}"[..]);
+        let p = BodyPrint::of(body, 479, false, 1000);
+        assert_eq!(p, BodyPrint::of(body, 479, false, 1000));
+        assert_eq!(p.max_inflated(), 1000);
+        assert_ne!(p, BodyPrint::of(Some(&b"{\"a\":2}"[..]), 479, false, 1000));
+        assert_ne!(p, BodyPrint::of(body, 399, false, 1000));
+        assert_ne!(p, BodyPrint::of(body, 479, true, 1000));
+        assert_ne!(p, BodyPrint::of(body, 479, false, 999));
+        assert_eq!(
+            BodyPrint::of(None, 1, false, 0),
+            BodyPrint::of(Some(&[]), 1, false, 0)
+        );
     }
 }
