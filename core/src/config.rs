@@ -297,6 +297,10 @@ config! {
     /// `serverMaxConnectionsPerAddress`: connections from one source IP beyond this many are closed
     /// at accept (0 = no limit); read at start.
     server_max_connections_per_address: i32 = "serverMaxConnectionsPerAddress", 0, "Connections from one source IP address beyond this are closed at accept, with a log line (0 = no limit). Read at start.";
+    /// `serverMaxInflightFrameBytes`: bytes of large frames (over 256 KiB: registrations of
+    /// thousands of topics) read into the server at once, over every connection; the rest wait
+    /// in the senders' socket buffers. 0 or less = 64 MiB; read at start.
+    server_max_inflight_frame_bytes: i64 = "serverMaxInflightFrameBytes", 67_108_864, "Bytes of large frames (over 256 KiB, e.g. registrations of thousands of topics) read into the server at once over all connections; the rest wait in the senders' socket buffers (0 or less = 64 MiB). Read at start.";
     /// `registerBrokerMaxTopics`: a REGISTER_BROKER listing more topics than this is refused with
     /// SYSTEM_ERROR (0 = no limit).
     register_broker_max_topics: i32 = "registerBrokerMaxTopics", 100_000, "A REGISTER_BROKER listing more topics is refused with SYSTEM_ERROR and changes nothing (0 = no limit).";

@@ -26,7 +26,8 @@ pub(crate) trait Server: Send + Sync {
     fn is_read(&self, cmd: &RemotingCommand) -> bool;
     /// Permits for work that takes the machine (writes, closes), run off the I/O workers.
     fn writers(&self) -> &Semaphore;
-    /// Bytes of large frames being read or answered, one permit a byte ([`FRAME_BUDGET`]).
+    /// Bytes of large frames being read or answered, one permit a byte
+    /// (`serverMaxInflightFrameBytes`, [`Limits::frame_budget`] permits in all).
     fn frame_budget(&self) -> &Semaphore;
     /// The connection closed; whether that removed brokers (worth an info line).
     fn closed(&self, conn: u64) -> bool;
@@ -35,14 +36,15 @@ pub(crate) trait Server: Send + Sync {
 }
 
 /// A frame longer than this (a registration of a few thousand topics) is read only once it holds
-/// its length in [`FRAME_BUDGET`]; smaller frames are read as they come.
+/// its length in the frame budget; smaller frames are read as they come.
 pub(crate) const LARGE_FRAME: usize = 256 * 1024;
 
-/// At most this many bytes of large frames are in the server at once, read or being decoded
-/// and applied. 300 brokers of 10,000 topics send 1.76 MB each at once: without a bound all
-/// 528 MB would be read (and the memory kept) while two are decoded at a time; with it about
-/// 36 are, and the rest wait in the brokers' socket buffers (a broker's registration timeout
-/// is seconds, reading is milliseconds). A frame over the budget takes all of it.
+/// The default frame budget (`serverMaxInflightFrameBytes`): at most this many bytes of large
+/// frames are in the server at once, read or being decoded and applied. 300 brokers of 10,000
+/// topics send 1.76 MB each at once: without a bound all 528 MB would be read (and the memory
+/// kept) while two are decoded at a time; with it about 36 are, and the rest wait in the
+/// brokers' socket buffers (a broker's registration timeout is seconds, reading is
+/// milliseconds). A frame over the budget takes all of it.
 pub(crate) const FRAME_BUDGET: usize = 64 * 1024 * 1024;
 
 /// Replies encoded from pipelined requests before they are written: bounds a connection's
@@ -60,6 +62,8 @@ const WRITE_STALL: Duration = Duration::from_secs(30);
 pub(crate) struct Limits {
     pub(crate) idle: Option<Duration>,
     pub(crate) max_frame: usize,
+    /// The frame budget's permits in all.
+    pub(crate) frame_budget: usize,
 }
 
 /// Reads into `buf` within the idle limit; `None` on idle timeout.
@@ -281,7 +285,7 @@ where
             let large = pending_frame_len(&buf)
                 .filter(|len| *len > LARGE_FRAME && *len <= limits.max_frame && buf.len() < *len);
             if let Some(len) = large {
-                let permits = u32::try_from(len.min(FRAME_BUDGET)).unwrap_or(u32::MAX);
+                let permits = u32::try_from(len.min(limits.frame_budget)).unwrap_or(u32::MAX);
                 budget = tokio::select! {
                     // Never closed, so a permit always comes.
                     p = shared.frame_budget().acquire_many(permits) => p.ok(),

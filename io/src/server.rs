@@ -78,8 +78,10 @@ pub struct Shared {
     metrics: Metrics,
     /// Writes and closes running off the I/O workers at once ([`WRITERS`]).
     writers: tokio::sync::Semaphore,
-    /// Bytes of large frames in the server (`conn::FRAME_BUDGET`).
+    /// Bytes of large frames in the server (`serverMaxInflightFrameBytes`).
     frame_budget: tokio::sync::Semaphore,
+    /// Its permits in all.
+    frame_budget_total: usize,
     /// Gives freed memory back once the tables have shrunk (`memory`).
     trimmer: Trimmer,
 }
@@ -547,6 +549,11 @@ impl Server {
             machine.set_accounts(load_accounts(&config.acl_file)?);
         }
         let prepare_config = RwLock::new(machine.shared_config());
+        let frame_budget = usize::try_from(config.server_max_inflight_frame_bytes)
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(conn::FRAME_BUDGET)
+            .min(tokio::sync::Semaphore::MAX_PERMITS);
         let shared = Arc::new(Shared {
             machine: Mutex::new(machine),
             view: RwLock::new(None),
@@ -563,7 +570,8 @@ impl Server {
             config_path: PathBuf::from(&config.config_store_path),
             metrics: Metrics::new(),
             writers: tokio::sync::Semaphore::new(WRITERS),
-            frame_budget: tokio::sync::Semaphore::new(conn::FRAME_BUDGET),
+            frame_budget: tokio::sync::Semaphore::new(frame_budget),
+            frame_budget_total: frame_budget,
             trimmer: Trimmer::default(),
         });
         Ok(Self {
@@ -656,7 +664,11 @@ impl Server {
                     shared.metrics.connection_accepted();
                     let _ = stream.set_nodelay(true);
                     let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
-                    let limits = Limits { idle, max_frame };
+                    let limits = Limits {
+                        idle,
+                        max_frame,
+                        frame_budget: shared.frame_budget_total,
+                    };
                     let (shared2, stop, tls) = (shared.clone(), stop_rx.clone(), tls.clone());
                     tasks.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
                     tasks.push(tokio::spawn(async move {

@@ -171,3 +171,48 @@ fn frames_over_the_limit_close_the_connection() {
     // The server is fine; the next connection is served and nothing was written.
     assert_eq!(server.client().call(ping()).code, response::QUERY_NOT_FOUND);
 }
+
+#[test]
+fn large_registrations_at_once_all_get_through_a_small_frame_budget() {
+    // A budget smaller than one frame: every large frame takes all of it in turn, and the
+    // others wait in their sockets; none is lost, none stalls for good.
+    let home = TempDir::new("limit-inflight");
+    let server = start(&home, &["serverMaxInflightFrameBytes=100000"]);
+    let names: Vec<String> = (0..2_500).map(|i| format!("BudgetTopic-{i:05}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let cmds: Vec<RemotingCommand> = (0..12)
+        .map(|b| {
+            Reg::new(
+                "C",
+                &format!("127.0.0.1:{}", 20_000 + b),
+                &format!("B{b}"),
+                0,
+            )
+            .topics(&names)
+            .command()
+        })
+        .collect();
+    assert!(
+        cmds.iter()
+            .all(|c| c.body.as_ref().is_some_and(|b| b.len() > 256 * 1024)),
+        "each frame is a large one"
+    );
+    let mut clients: Vec<Client> = cmds.iter().map(|_| server.client()).collect();
+    let opaques: Vec<i32> = clients
+        .iter_mut()
+        .zip(cmds)
+        .map(|(c, cmd)| c.send(cmd))
+        .collect();
+    for (c, opaque) in clients.iter_mut().zip(opaques) {
+        let r = c.read().expect("a reply to every registration");
+        assert_eq!(
+            (r.opaque, r.code),
+            (opaque, response::SUCCESS),
+            "{:?}",
+            r.remark
+        );
+    }
+    let mut c = served_client(server.port);
+    assert_eq!(brokers(&mut c), 12);
+    assert!(topic_exists(&mut c, "BudgetTopic-02499"));
+}
