@@ -124,3 +124,34 @@ pub fn encode_to_bytes(cmd: &RemotingCommand) -> Result<Bytes, CodecError> {
     encode_frame(cmd, &mut out)?;
     Ok(out.freeze())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_frame_length_is_known_from_its_prefix() {
+        assert_eq!(pending_frame_len(&[0, 0, 1]), None, "no whole prefix yet");
+        assert_eq!(pending_frame_len(&[0, 0, 1, 0]), Some(260));
+        assert_eq!(
+            pending_frame_len(&[0, 0x1b, 0, 0, 9, 9]),
+            Some(0x1b_0000 + 4)
+        );
+        assert_eq!(
+            pending_frame_len(&[0xff, 0xff, 0xff, 0xff]),
+            None,
+            "negative"
+        );
+        // What decode_frame waits for: it answers once exactly that many bytes are there.
+        let cmd = RemotingCommand::request(103).with_body(vec![b'x'; 300]);
+        let mut buf = BytesMut::new();
+        encode_frame(&cmd, &mut buf).expect("encodes");
+        let len = pending_frame_len(&buf).expect("a prefix");
+        assert_eq!(len, buf.len());
+        let mut short = BytesMut::from(&buf[..len - 1]);
+        assert!(matches!(
+            decode_frame(&mut short, DEFAULT_MAX_FRAME),
+            Ok(None)
+        ));
+    }
+}

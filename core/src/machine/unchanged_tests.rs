@@ -207,3 +207,23 @@ fn a_body_decoded_ahead_is_decoded_under_the_limit_given() {
     assert_eq!(decoded(64 << 20), Some(true));
     assert_eq!(decoded(16), Some(false), "over the inflation limit");
 }
+
+#[test]
+fn with_the_path_off_every_body_is_decoded() {
+    let mut m = registered(&["T1", "T2"]);
+    m.set_unchanged_registrations(false);
+    assert!(decoded_ahead(&m, register(&["T1", "T2"], 1)));
+    m.set_unchanged_registrations(true);
+    assert!(!decoded_ahead(&m, register(&["T1", "T2"], 1)));
+}
+
+#[test]
+fn only_registrations_are_fingerprinted() {
+    let limit = 64 << 20;
+    assert!(Request::fingerprinted(register(&["T1", "T2"], 1), limit).is_fingerprinted());
+    let route = RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC).with_ext("topic", "T");
+    assert!(!Request::fingerprinted(route, limit).is_fingerprinted());
+    // A registration whose header does not decode is left for the machine to refuse.
+    let headless = RemotingCommand::request(request::REGISTER_BROKER);
+    assert!(!Request::fingerprinted(headless, limit).is_fingerprinted());
+}
