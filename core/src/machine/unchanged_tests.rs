@@ -83,6 +83,10 @@ fn registered(topics: &[&str]) -> NameServer {
 fn the_same_body_again_is_not_decoded_and_a_changed_one_is() {
     let m = registered(&["T1", "T2"]);
     assert!(!decoded_ahead(&m, register(&["T1", "T2"], 1)));
+    // The machine says the same as its view (the shell asks it when no view is published).
+    let limit = 64 << 20;
+    assert!(!m.wants_body(&Request::fingerprinted(register(&["T1", "T2"], 1), limit)));
+    assert!(m.wants_body(&Request::fingerprinted(register(&["T1", "T2"], 2), limit)));
     // The same version with other topics (a split registration does this): decoded.
     assert!(decoded_ahead(&m, register(&["T1", "T3"], 1)));
     assert!(decoded_ahead(&m, register(&["T1", "T2"], 2)));
