@@ -231,3 +231,18 @@ fn only_registrations_are_fingerprinted() {
     let headless = RemotingCommand::request(request::REGISTER_BROKER);
     assert!(!Request::fingerprinted(headless, limit).is_fingerprinted());
 }
+
+#[test]
+fn the_same_bytes_for_another_group_of_the_address_are_applied() {
+    // A broker renamed without unregistering: its address is in both groups, with one live
+    // entry. The body last applied to the new name must still be applied to the old one.
+    let mut m = registered(&["T1", "T2"]);
+    let renamed = register(&["T1", "T2", "T3"], 2).with_ext("brokerName", "B2");
+    step(&mut m, T0, renamed);
+    assert!(decoded_ahead(&m, register(&["T1", "T2", "T3"], 2)));
+    step(&mut m, T0, register(&["T1", "T2", "T3"], 2));
+    let groups: Vec<String> = route(&mut m, "T3")
+        .map(|r| r.queue_datas.into_iter().map(|q| q.broker_name).collect())
+        .unwrap_or_default();
+    assert_eq!(groups, ["B", "B2"]);
+}

@@ -104,11 +104,11 @@ impl RouteInfo {
             }
             RegisterBody::Unchanged => {
                 let live = self.broker_live_table.get(&key);
-                let kept = live.and_then(|l| l.applied);
+                let kept = live.and_then(|l| l.applied.clone());
                 debug_assert!(kept.is_some(), "an unchanged body of an unknown broker");
                 (
                     live.map(|l| l.data_version).unwrap_or_default(),
-                    kept.map_or(0, |k| k.topics),
+                    kept.as_ref().map_or(0, |k| k.topics),
                     kept,
                 )
             }
@@ -294,6 +294,7 @@ impl RouteInfo {
             // which never takes the unchanged path) are this body's own doing.
             applied = Some(AppliedBody {
                 print,
+                group: a.name.to_owned(),
                 topics: topic_count,
                 removals: self.queue_removals,
             });

@@ -5,9 +5,10 @@
 //! of 10,000 topics, 1.76 MB of JSON) and then, the DataVersion being unchanged, only checks
 //! that the group still has queue data in each listed topic. We remember a print of the body
 //! each live broker's topics were last applied from ([`AppliedBody`]); a registration whose
-//! body has that print, from the address and id that registered it, while no queue data has
-//! been removed anywhere since, would find every topic present and change nothing the body
-//! says, so its body is neither decoded nor walked ([`RouteInfo::registration_unchanged`]).
+//! body has that print, for the group it was applied to, from an address still at its id,
+//! while no queue data has been removed anywhere since, would find every topic present and
+//! change nothing the body says, so its body is neither decoded nor walked
+//! ([`RouteInfo::registration_unchanged`]).
 //!
 //! Why that is exact: the same bytes (with the same `version` and `compressed`, which decide
 //! how they are read) decode to the same topics, DataVersion and filter-server list. Right
@@ -60,10 +61,14 @@ impl BodyPrint {
 }
 
 /// The body a live broker's topics were last applied from (kept in its live entry).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppliedBody {
     /// The body's print.
     pub print: BodyPrint,
+    /// The group its topics were applied to: an address registered under two names (a broker
+    /// renamed without unregistering) has one live entry, and the same bytes sent for the
+    /// other name must still be applied there.
+    pub group: String,
     /// How many topic configs it listed (the `registerBrokerMaxTopics` check reads it).
     pub topics: usize,
     /// The count of queue-data entries ever removed (`RouteInfo::queue_removals`, moved
@@ -101,8 +106,8 @@ impl RouteInfo {
             .broker_live_table
             .get(&BrokerAddrInfo::new(cluster, addr))?;
         let applied = live.applied.as_ref()?;
-        (applied.print == *print && applied.removals == self.queue_removals)
-            .then_some(applied.topics)
+        let same = applied.print == *print && applied.group == name;
+        (same && applied.removals == self.queue_removals).then_some(applied.topics)
     }
 }
 
