@@ -264,8 +264,8 @@ impl Shared {
 
     /// The input for a write: a registration's body fingerprinted and, unless the current
     /// state finds it unchanged, decoded here, outside the machine's lock. The published view
-    /// is asked if there is one; else the machine, under its lock for a moment (no view is made
-    /// for a write: that would make its step copy what it changes). The step checks again.
+    /// is asked if there is one; else the machine, if its lock is free (no view is made for a
+    /// write: that would make its step copy what it changes). The step checks again.
     fn prepare(&self, conn: u64, cmd: RemotingCommand) -> Input {
         let config = self
             .config
@@ -279,9 +279,18 @@ impl Shared {
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clone();
+            // Never waited for: while another write holds the machine, decoding now (as before
+            // there was this path) overlaps that write, and the step still skips the walk of
+            // an unchanged body.
             let wants = match published {
                 Some(view) => view.wants_body(&request),
-                None => self.lock_machine().wants_body(&request),
+                None => match self.machine.try_lock() {
+                    Ok(m) => m.wants_body(&request),
+                    Err(std::sync::TryLockError::Poisoned(p)) => {
+                        p.into_inner().wants_body(&request)
+                    }
+                    Err(std::sync::TryLockError::WouldBlock) => true,
+                },
             };
             if wants {
                 request.decode_body();
