@@ -47,6 +47,11 @@ pub(crate) const LARGE_FRAME: usize = 256 * 1024;
 /// milliseconds). A frame over the budget takes all of it.
 pub(crate) const FRAME_BUDGET: usize = 64 * 1024 * 1024;
 
+/// A large frame holding part of the budget must have arrived whole this long after: a
+/// connection that announces a big frame and then trickles it (or nothing) would otherwise
+/// keep other brokers' registrations waiting for good. 16 MB at 1 MB/s takes 16 s.
+const LARGE_FRAME_WINDOW: Duration = Duration::from_secs(30);
+
 /// Replies encoded from pipelined requests before they are written: bounds a connection's
 /// output buffer however many requests one read brought.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
@@ -224,8 +229,10 @@ where
     tokio::pin!(idle_timer);
     let stopped = stop.changed();
     tokio::pin!(stopped);
-    // The budget this connection holds for the large frame it is reading, if any.
+    // The budget this connection holds for the large frame it is reading, if any, and when
+    // that frame must be in.
     let mut budget = None;
+    let mut budget_deadline = Instant::now();
     let end: (CloseReason, String) = 'read: loop {
         // Answer every whole frame already buffered (pipelining), then write, then read more.
         let mut decode_end = None;
@@ -291,10 +298,17 @@ where
                     p = shared.frame_budget().acquire_many(permits) => p.ok(),
                     _ = &mut stopped => break 'read (CloseReason::Shutdown, "server shutting down".to_owned()),
                 };
+                budget_deadline = Instant::now() + LARGE_FRAME_WINDOW;
             }
         }
         let result = tokio::select! {
             r = stream.read_buf(&mut buf) => r,
+            // Armed only while a large frame holds budget (not polled otherwise).
+            _ = tokio::time::sleep_until(budget_deadline), if budget.is_some() => {
+                break 'read (CloseReason::Idle, format!(
+                    "a large frame not received whole within {} s", LARGE_FRAME_WINDOW.as_secs()
+                ));
+            }
             _ = &mut idle_timer => {
                 let deadline = last_read + idle;
                 if Instant::now() >= deadline {

@@ -216,3 +216,39 @@ fn large_registrations_at_once_all_get_through_a_small_frame_budget() {
     assert_eq!(brokers(&mut c), 12);
     assert!(topic_exists(&mut c, "BudgetTopic-02499"));
 }
+
+#[test]
+fn a_large_frame_that_never_arrives_loses_its_budget() {
+    // A connection announces a 10 MB frame and sends almost none of it, taking the whole
+    // budget: it is closed 30 s later, and a broker's registration waiting behind it goes on.
+    let home = TempDir::new("limit-inflight-stall");
+    let server = start(&home, &["serverMaxInflightFrameBytes=100000"]);
+    let mut stalled = Client::connect(server.port);
+    let mut prefix = (10_000_000i32).to_be_bytes().to_vec();
+    prefix.extend_from_slice(&[0u8; 64]);
+    stalled.send_raw(&prefix);
+    std::thread::sleep(Duration::from_millis(300));
+    let names: Vec<String> = (0..2_500).map(|i| format!("StallTopic-{i:05}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut broker = Client::connect(server.port);
+    broker
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(45)))
+        .expect("timeout");
+    let started = Instant::now();
+    let r = broker.call(
+        Reg::new("C", "127.0.0.1:20001", "B", 0)
+            .topics(&names)
+            .command(),
+    );
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    assert!(
+        started.elapsed() >= Duration::from_secs(20),
+        "answered after {:?}: the stalled frame did not hold the budget",
+        started.elapsed()
+    );
+    assert!(
+        stalled.is_closed(Duration::from_secs(5)),
+        "the stalled connection is closed"
+    );
+}
