@@ -54,13 +54,12 @@ impl Request {
 
     /// Decodes a fingerprinted REGISTER_BROKER body now, if it is not decoded yet.
     pub fn decode_body(&mut self) {
+        // The print holds what the header said (no second decode of it).
         if let Some(p) = self.body.as_mut().filter(|p| p.decoded.is_none()) {
-            let h = RegisterBrokerRequestHeader::decode(&self.cmd);
-            let compressed = h.map(|h| h.compressed).unwrap_or(false);
             p.decoded = Some(RegisterBrokerBody::decode(
                 self.cmd.body.as_deref(),
                 self.cmd.version,
-                compressed,
+                p.print.compressed(),
                 p.print.max_inflated(),
             ));
         }

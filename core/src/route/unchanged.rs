@@ -54,6 +54,11 @@ impl BodyPrint {
         }
     }
 
+    /// The header's `compressed` it was taken with.
+    pub fn compressed(&self) -> bool {
+        self.compressed
+    }
+
     /// The `registerBrokerMaxInflatedBytes` it was taken under.
     pub fn max_inflated(&self) -> usize {
         self.max_inflated
@@ -124,6 +129,7 @@ mod tests {
         assert_ne!(p, BodyPrint::of(Some(&b"{\"a\":2}"[..]), 479, false, 1000));
         assert_ne!(p, BodyPrint::of(body, 399, false, 1000));
         assert_ne!(p, BodyPrint::of(body, 479, true, 1000));
+        assert!(!p.compressed() && BodyPrint::of(body, 479, true, 1000).compressed());
         assert_ne!(p, BodyPrint::of(body, 479, false, 999));
         assert_eq!(
             BodyPrint::of(None, 1, false, 0),
