@@ -157,11 +157,10 @@ impl Shared {
                 drop(kept);
                 (fx, m.next_deadline(), m.route().queue_entries())
             };
-            // Outside the lock: a trim walks the allocator's free lists.
             if self.trimmer.after_step(entries) {
                 debug!(
                     entries,
-                    "route tables shrank: free memory returned to the OS"
+                    "route tables shrank: free memory to be returned to the OS"
                 );
             }
             if next.unwrap_or(u64::MAX) < self.timer_deadline.load(Ordering::SeqCst) {
