@@ -11,6 +11,7 @@
 pub mod acl;
 pub mod codec;
 pub mod config;
+pub mod controller;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod kv;
