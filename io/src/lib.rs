@@ -5,6 +5,8 @@
 pub mod admin;
 mod body_cache;
 mod conn;
+pub mod controller;
+pub mod controller_log;
 pub mod http;
 mod memory;
 pub mod metrics;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use namesrv::{persist, server, settings};
+use namesrv::{controller, persist, server, settings};
 use namesrv_core::config::NamesrvConfig;
 use tracing::{error, info, warn};
 
@@ -74,11 +74,6 @@ fn load_config(cli: &Cli) -> Result<(NamesrvConfig, Vec<String>), String> {
     if config.cluster_test {
         warnings.push("clusterTest=true is not supported; serving routes normally".into());
     }
-    if config.enable_controller_in_namesrv {
-        warnings.push(
-            "enableControllerInNamesrv=true is not supported; no controller is started".into(),
-        );
-    }
     Ok((config, warnings))
 }
 
@@ -126,6 +121,20 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // The embedded controller (Apache's enableControllerInNamesrv): its settings are checked
+    // before anything starts, so a bad one stops start-up with a clear message.
+    let controller_settings = if config.enable_controller_in_namesrv {
+        match controller::settings(&config, &settings::home_dir()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                error!("{e}");
+                eprintln!("namesrv: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        None
+    };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(worker_threads(config.runtime_worker_threads));
     let rt = match builder.enable_all().build() {
@@ -136,6 +145,22 @@ fn main() -> ExitCode {
         }
     };
     rt.block_on(async move {
+        // The controller's port first: once the NameServer's port answers, both do.
+        let mut controller = None;
+        if let Some(c) = controller_settings {
+            let idle = u64::try_from(config.server_channel_max_idle_time_seconds)
+                .ok()
+                .filter(|s| *s > 0)
+                .map(std::time::Duration::from_secs);
+            match controller::ControllerServer::bind(c, &config.bind_address, idle).await {
+                Ok(ctrl) => controller = Some(ctrl),
+                Err(e) => {
+                    error!("{e}");
+                    eprintln!("namesrv: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
         let server = match server::Server::bind(config.clone(), kv).await {
             Ok(s) => s,
             // A bad ACL or TLS setting (its file unreadable, malformed, missing) is not a
@@ -160,11 +185,18 @@ fn main() -> ExitCode {
             info!(%addr, "HTTP port: /metrics /health /ready /rocketmq/nsaddr");
         }
         let (tx, rx) = tokio::sync::watch::channel(false);
+        let mut controller_task = None;
+        if let Some(ctrl) = controller {
+            controller_task = Some(tokio::spawn(ctrl.run(rx.clone())));
+        }
         tokio::spawn(async move {
             wait_for_signal().await;
             let _ = tx.send(true);
         });
         server.run(rx).await;
+        if let Some(t) = controller_task {
+            let _ = t.await;
+        }
         ExitCode::SUCCESS
     })
 }

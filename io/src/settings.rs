@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use namesrv_core::config::NamesrvConfig;
+use namesrv_core::controller::ControllerConfig;
 
 /// A start-up configuration problem, naming where it came from.
 #[derive(Debug)]
@@ -50,10 +51,13 @@ pub fn apply_file(config: &mut NamesrvConfig, path: &Path) -> Result<Vec<String>
             match config.set(&key, &value) {
                 Ok(true) => {}
                 Ok(false) => {
-                    warnings.push(format!(
-                        "{}:{number}: unknown key {key} (kept, but it has no effect)",
-                        path.display()
-                    ));
+                    // The controller's keys (embedded mode reads them from the same file).
+                    if !ControllerConfig::is_known_key(&key) {
+                        warnings.push(format!(
+                            "{}:{number}: unknown key {key} (kept, but it has no effect)",
+                            path.display()
+                        ));
+                    }
                     config.extra.insert(key, value);
                 }
                 Err(reason) => {
@@ -81,6 +85,9 @@ pub fn apply_overrides(config: &mut NamesrvConfig, pairs: &[String]) -> Result<(
             .ok_or_else(|| SettingsError(format!("--set {pair}: expected KEY=VALUE")))?;
         match config.set(k.trim(), v) {
             Ok(true) => {}
+            Ok(false) if ControllerConfig::is_known_key(k.trim()) => {
+                config.extra.insert(k.trim().to_owned(), v.to_owned());
+            }
             Ok(false) => return Err(SettingsError(format!("--set {pair}: unknown key {k}"))),
             Err(reason) => return Err(SettingsError(format!("--set {pair}: {reason}"))),
         }
