@@ -196,9 +196,9 @@ config! {
     /// `notifyMinBrokerIdChanged`: send NOTIFY_MIN_BROKER_ID_CHANGE (905) to a group's brokers when
     /// its lowest broker id changes.
     notify_min_broker_id_changed: bool = "notifyMinBrokerIdChanged", false, "Send NOTIFY_MIN_BROKER_ID_CHANGE (905) to brokers.";
-    /// `enableControllerInNamesrv`: run Apache's controller inside the NameServer; not supported
-    /// (the controller is a separate protocol).
-    enable_controller_in_namesrv: bool = "enableControllerInNamesrv", false, "Not supported (the controller is a separate protocol).";
+    /// `enableControllerInNamesrv`: run the 5.x controller inside the NameServer, on the self
+    /// peer's port of `controllerDLegerPeers` (docs/controller.md); read at start.
+    enable_controller_in_namesrv: bool = "enableControllerInNamesrv", false, "Start the embedded 5.x controller (docs/controller.md); read at start.";
     /// `needWaitForService`: answer route queries with SYSTEM_ERROR until `waitSecondsForService`
     /// after start.
     need_wait_for_service: bool = "needWaitForService", false, "Answer route queries with SYSTEM_ERROR until waitSecondsForService after start.";

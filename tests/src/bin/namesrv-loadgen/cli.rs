@@ -40,6 +40,12 @@ MODES
   null-server --listen ADDR [--threads N]
         Answers every request with one precomputed reply (the route our server gives for the
         setup broker), echoing the opaque, with no lookup: the ceiling of loopback + syscalls.
+  failover --controller A [--rounds 20] [--timeout-ms 1000] [--json]
+        Against a 5.x controller (namesrv with enableControllerInNamesrv): each round makes a
+        set of two replicas, master and in-sync slave, then loses the master twice over: its
+        connection closed (time to NOTIFY_BROKER_ROLE_CHANGED at the slave's port), and its
+        heartbeats stopped (time from its deadline, last heartbeat + --timeout-ms, to the
+        notification). Reports p50/p99/max of each.
 
 COMMON OPTIONS
   --threads T     load threads (route/compare: each a single-threaded tokio runtime, the

@@ -6,6 +6,7 @@
 //! namesrv-loadgen scale    --addr A [--brokers 300] [--topics 10000] [--dv bump|keep]
 //! namesrv-loadgen compare  --a A --b B [--conns 1,16,128] [--duration D] [--rounds R]
 //! namesrv-loadgen null-server --listen ADDR
+//! namesrv-loadgen failover --controller A [--rounds 20] [--timeout-ms 1000]
 //! ```
 //!
 //! Run `namesrv-loadgen help` for every option. Requests are pre-encoded JSON frames (what a
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Opts, USAGE};
 use crate::compare::compare_mode;
+use crate::failover::failover_mode;
 use crate::null_server::null_server_mode;
 use crate::register::register_mode;
 use crate::route::route_mode;
@@ -26,6 +28,7 @@ use crate::startup::startup_mode;
 mod cli;
 mod compare;
 mod conn;
+mod failover;
 mod load;
 mod null_server;
 mod register;
@@ -64,12 +67,13 @@ fn run(args: Vec<String>) -> Result<(), String> {
         "null-server" => null_server_mode(&opts),
         "startup" => startup_mode(&opts),
         "scale" => scale_mode(&opts),
+        "failover" => failover_mode(&opts),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
         }
         other => Err(format!(
-            "unknown mode {other:?} (route, register, scale, compare, null-server, startup, help)"
+            "unknown mode {other:?} (route, register, scale, compare, null-server, startup, failover, help)"
         )),
     }
 }
