@@ -242,4 +242,192 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("route_body", route_body),
     ("properties_and_kv", properties_and_kv),
     ("machine", machine),
+    ("controller", controller),
+    ("controller_bodies", controller_bodies),
 ];
+
+/// The controller's body and record readers on arbitrary bytes: the log record decoder, the
+/// 1001 SyncStateSet body, the 1006 name list. A record that decodes re-encodes to itself.
+pub fn controller_bodies(data: &[u8]) {
+    use crate::controller::{wire, Event};
+    if let Ok(e) = Event::decode(data) {
+        assert_eq!(Event::decode(&e.encode()), Ok(e));
+    }
+    let _ = wire::parse_sync_state_set(data);
+    let mut replicas = crate::controller::Replicas::default();
+    if let Ok(e) = Event::decode(data) {
+        replicas.apply(&e);
+    }
+}
+
+/// Structure-aware, as [`machine`]: a stream of raw frames on three connections, closes, time
+/// jumps, and requests built from a few bytes (heartbeats, 1012/1013/1003, elections, ALTERs,
+/// cleans) so deep states are reached without a corpus. Appends complete at once, one in
+/// sixteen failing when the input says so; the invariants hold after every step, and the log
+/// of completed appends replays to the controller's state.
+pub fn controller(data: &[u8]) {
+    use crate::controller::{Controller, ControllerConfig, Effect, Event, Input};
+    let mut c = Controller::new(ControllerConfig::default(), Default::default(), 0, 0);
+    let mut disk: Vec<Event> = Vec::new();
+    let mut now = 0u64;
+    let mut bufs: [BytesMut; 3] = Default::default();
+    let mut i = 0;
+    let mut fail_next = false;
+    let mut drive = |c: &mut Controller, now: u64, input: Input, fail: bool| {
+        let mut pending = vec![input];
+        while let Some(input) = pending.pop() {
+            for e in c.step(now, input) {
+                match e {
+                    Effect::Append { ticket, events } => {
+                        let result = if fail {
+                            Err("disk full".to_owned())
+                        } else {
+                            disk.extend(events);
+                            Ok(())
+                        };
+                        pending.push(Input::Appended { ticket, result });
+                    }
+                    Effect::PersistConfig { ticket, .. } => pending.push(Input::Appended {
+                        ticket,
+                        result: Ok(()),
+                    }),
+                    _ => {}
+                }
+            }
+            if let Err(e) = c.check_invariants(now) {
+                panic!("controller invariant violated: {e}");
+            }
+        }
+    };
+    let byte = |i: usize| u64::from(*data.get(i).unwrap_or(&0));
+    while i < data.len() {
+        let op = data[i];
+        i += 1;
+        let conn = u64::from(op >> 6) % 3;
+        let set = format!("s{}", byte(i) % 3);
+        let id = (byte(i) >> 2) % 4 + 1;
+        let cmd = |code: i32, ext: &[(&str, String)]| {
+            ext.iter()
+                .fold(RemotingCommand::request(code), |r, (k, v)| {
+                    r.with_ext(k, v.clone())
+                })
+        };
+        let base = [("clusterName", "c".to_owned()), ("brokerName", set.clone())];
+        let built = match op & 0x3f {
+            0 => {
+                drive(&mut c, now, Input::Closed { conn }, false);
+                None
+            }
+            1 => {
+                now += 1 + byte(i) * 97;
+                i += 1;
+                drive(&mut c, now, Input::Tick, false);
+                None
+            }
+            2 => {
+                fail_next = byte(i) % 16 == 0;
+                i += 1;
+                None
+            }
+            3 => {
+                let mut hb = cmd(904, &base)
+                    .with_ext("brokerId", id.to_string())
+                    .with_ext("brokerAddr", format!("10.0.0.{id}:1"))
+                    .with_ext("epoch", (byte(i + 1) % 4).to_string())
+                    .with_ext("maxOffset", byte(i + 2).to_string())
+                    .with_ext(
+                        "heartbeatTimeoutMills",
+                        (1000 + byte(i + 3) * 50).to_string(),
+                    );
+                hb.flag = crate::codec::command::flag::ONEWAY;
+                i += 4;
+                Some(hb)
+            }
+            4 => {
+                i += 1;
+                Some(
+                    cmd(1013, &base)
+                        .with_ext("appliedBrokerId", id.to_string())
+                        .with_ext(
+                            "registerCheckCode",
+                            format!("10.0.0.{id}:1;{}", byte(i) % 2),
+                        ),
+                )
+            }
+            5 => {
+                i += 1;
+                Some(
+                    cmd(1003, &base)
+                        .with_ext("brokerId", id.to_string())
+                        .with_ext("brokerAddress", format!("10.0.0.{id}:{}", byte(i) % 2 + 1)),
+                )
+            }
+            6 => {
+                i += 1;
+                Some(
+                    cmd(1002, &base)
+                        .with_ext(
+                            "brokerId",
+                            (id as i64 - (byte(i) % 2) as i64 * (id as i64 + 1)).to_string(),
+                        )
+                        .with_ext("designateElect", (byte(i) % 3 == 0).to_string()),
+                )
+            }
+            7 => {
+                let members: Vec<String> = (1..=4)
+                    .filter(|m| byte(i + 1) & (1 << m) != 0)
+                    .map(|m| m.to_string())
+                    .collect();
+                let body = format!(
+                    "{{\"syncStateSet\":[{}],\"syncStateSetEpoch\":{}}}",
+                    members.join(","),
+                    byte(i + 2) % 4
+                );
+                let r = cmd(1001, &[("brokerName", set.clone())])
+                    .with_ext("masterBrokerId", id.to_string())
+                    .with_ext("masterEpoch", (byte(i + 3) % 4).to_string())
+                    .with_body(body.into_bytes());
+                i += 4;
+                Some(r)
+            }
+            8 => {
+                i += 1;
+                Some(
+                    cmd(1011, &base)
+                        .with_ext("brokerControllerIdsToClean", id.to_string())
+                        .with_ext("isCleanLivingBroker", (byte(i) % 5 == 0).to_string()),
+                )
+            }
+            n => {
+                let len = usize::from(n) * 4;
+                let end = (i + len).min(data.len());
+                let k = conn as usize;
+                bufs[k].extend_from_slice(data.get(i..end).unwrap_or_default());
+                i = end;
+                loop {
+                    match decode_frame(&mut bufs[k], FUZZ_MAX_FRAME) {
+                        Ok(Some(cmd)) => {
+                            drive(&mut c, now, Input::Request { conn, cmd }, fail_next);
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            bufs[k].clear();
+                            drive(&mut c, now, Input::Closed { conn }, false);
+                            break;
+                        }
+                    }
+                }
+                None
+            }
+        };
+        if let Some(cmd) = built {
+            drive(&mut c, now, Input::Request { conn, cmd }, fail_next);
+        }
+    }
+    let (state, n) = Controller::replay(&disk);
+    assert!(
+        &state == c.replicas(),
+        "the log does not replay to the state"
+    );
+    assert_eq!(n, c.applied());
+}
