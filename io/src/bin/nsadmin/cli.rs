@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "nsadmin",
     version,
-    about = "RocketMQ NameServer admin: the NameServer subcommands of mqadmin, over the remoting protocol",
+    about = "RocketMQ NameServer admin: the NameServer and controller subcommands of mqadmin, over the remoting protocol",
     after_help = "Exit codes: 0 success, 1 error reply, 2 usage, 3 not found, 4 unreachable."
 )]
 pub struct Cli {
@@ -142,4 +142,124 @@ pub enum Cmd {
         )]
         in_flight: u16,
     },
+    /// Show a controller's group, its leader and its peers (CONTROLLER_GET_METADATA_INFO)
+    ///
+    /// With several -a addresses, the first that answers.
+    #[command(name = "getControllerMetaData")]
+    GetControllerMetaData {
+        /// Controller address(es), `host:port;host:port` (the controller port, not the
+        /// NameServer's).
+        #[arg(short = 'a', long = "controllerAddress")]
+        controller: String,
+    },
+    /// Show broker sets' masters, epochs and replicas in sync or not (CONTROLLER_GET_SYNC_STATE_DATA)
+    ///
+    /// Asks -a for the controller leader, then the leader. With -c the set names come from the
+    /// NameServer (-n). Exit 3 when a named set is unknown to the controller.
+    #[command(
+        name = "getSyncStateSet",
+        group(clap::ArgGroup::new("sets").required(true).args(["brokers", "cluster"]))
+    )]
+    GetSyncStateSet {
+        /// Controller address(es).
+        #[arg(short = 'a', long = "controllerAddress")]
+        controller: String,
+        /// Broker set name(s), `broker-a,broker-b`.
+        #[arg(short = 'b', long = "brokerName")]
+        brokers: Option<String>,
+        /// Every set of this cluster, as the NameServer (-n) lists them.
+        #[arg(short = 'c', long = "clusterName")]
+        cluster: Option<String>,
+    },
+    /// Make a replica the master of its broker set (CONTROLLER_ELECT_MASTER, designateElect)
+    ///
+    /// Asks -a for the controller leader, then the leader. Any reply but SUCCESS (the replica
+    /// is already master, not alive, not registered) is an error, its remark shown.
+    #[command(name = "electMaster")]
+    ElectMaster {
+        /// Controller address(es).
+        #[arg(short = 'a', long = "controllerAddress")]
+        controller: String,
+        /// The cluster of the broker set.
+        #[arg(short = 'c', long = "clusterName")]
+        cluster: String,
+        /// The broker set: `-bn NAME` as mqadmin spells it (or --brokerName).
+        #[arg(long = "brokerName", visible_alias = "bn", value_name = "NAME")]
+        broker_name: String,
+        /// The controller id of the replica to promote.
+        #[arg(short = 'b', long = "brokerId")]
+        broker_id: i64,
+    },
+    /// Remove replicas, or a whole broker set, from the controller (CLEAN_BROKER_DATA)
+    ///
+    /// Asks -a for the controller leader, then the leader. Without -l the controller refuses
+    /// to clean a live replica (or, with no -b, a set that has a master).
+    #[command(name = "cleanBrokerMetadata")]
+    CleanBrokerMetadata {
+        /// Controller address(es).
+        #[arg(short = 'a', long = "controllerAddress")]
+        controller: String,
+        /// The cluster of the broker set.
+        #[arg(short = 'c', long = "clusterName")]
+        cluster: String,
+        /// The broker set: `-bn NAME` as mqadmin spells it (or --brokerName).
+        #[arg(long = "brokerName", visible_alias = "bn", value_name = "NAME")]
+        broker_name: String,
+        /// Controller ids to clean, `1;2;3`.
+        #[arg(short = 'b', long = "brokerControllerIdsToClean")]
+        ids: Option<String>,
+        /// Clean even live replicas: the whole set is removed (isCleanLivingBroker=true).
+        #[arg(short = 'l', long = "cleanLivingBroker")]
+        clean_living: bool,
+    },
+    /// Show each controller node's configuration (GET_CONTROLLER_CONFIG)
+    ///
+    /// Asks every -a address: the settings are per node, not replicated.
+    #[command(name = "getControllerConfig")]
+    GetControllerConfig {
+        /// Controller address(es); every one is asked.
+        #[arg(short = 'a', long = "controllerAddress")]
+        controller: String,
+    },
+    /// Set one configuration key on every controller node (UPDATE_CONTROLLER_CONFIG)
+    ///
+    /// Each node applies and saves it on its own (not replicated). configBlackList,
+    /// configStorePath, rocketmqHome and the items of configBlackList are refused.
+    #[command(name = "updateControllerConfig")]
+    UpdateControllerConfig {
+        /// Controller address(es); every one is written.
+        #[arg(short = 'a', long = "controllerAddress")]
+        controller: String,
+        #[arg(short = 'k', long = "key")]
+        key: String,
+        #[arg(short = 'v', long = "value")]
+        value: String,
+    },
+}
+
+/// mqadmin's two-letter short option `-bn` (`--brokerName`), which clap cannot declare:
+/// `-bn X` and `-bn=X` become `--brokerName X` and `--brokerName=X` in the subcommands that
+/// have it (electMaster, cleanBrokerMetadata).
+pub fn expand_mqadmin_shorts(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let wants_bn = |a: &std::ffi::OsString| {
+        a.to_str()
+            .is_some_and(|s| matches!(s, "electMaster" | "cleanBrokerMetadata"))
+    };
+    let Some(at) = args.iter().position(wants_bn) else {
+        return args;
+    };
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i <= at {
+                return a;
+            }
+            let rewritten = match a.to_str() {
+                Some("-bn") => Some("--brokerName".to_owned()),
+                Some(s) => s.strip_prefix("-bn=").map(|v| format!("--brokerName={v}")),
+                None => None,
+            };
+            rewritten.map_or(a, Into::into)
+        })
+        .collect()
 }

@@ -57,8 +57,27 @@ impl Failure {
     }
 }
 
+/// The name of a reply code: the NameServer's, else the controller's (2000-2014).
 pub fn response_name(code: i32) -> &'static str {
-    namesrv::metrics::result_name(Some(code))
+    use namesrv_core::controller::codes::response as c;
+    match code {
+        c::CONTROLLER_FENCED_MASTER_EPOCH => "CONTROLLER_FENCED_MASTER_EPOCH",
+        c::CONTROLLER_FENCED_SYNC_STATE_SET_EPOCH => "CONTROLLER_FENCED_SYNC_STATE_SET_EPOCH",
+        c::CONTROLLER_INVALID_MASTER => "CONTROLLER_INVALID_MASTER",
+        c::CONTROLLER_INVALID_REPLICAS => "CONTROLLER_INVALID_REPLICAS",
+        c::CONTROLLER_MASTER_NOT_AVAILABLE => "CONTROLLER_MASTER_NOT_AVAILABLE",
+        c::CONTROLLER_INVALID_REQUEST => "CONTROLLER_INVALID_REQUEST",
+        c::CONTROLLER_BROKER_NOT_ALIVE => "CONTROLLER_BROKER_NOT_ALIVE",
+        c::CONTROLLER_NOT_LEADER => "CONTROLLER_NOT_LEADER",
+        c::CONTROLLER_BROKER_METADATA_NOT_EXIST => "CONTROLLER_BROKER_METADATA_NOT_EXIST",
+        c::CONTROLLER_INVALID_CLEAN_BROKER_METADATA => "CONTROLLER_INVALID_CLEAN_BROKER_METADATA",
+        c::CONTROLLER_BROKER_NEED_TO_BE_REGISTERED => "CONTROLLER_BROKER_NEED_TO_BE_REGISTERED",
+        c::CONTROLLER_MASTER_STILL_EXIST => "CONTROLLER_MASTER_STILL_EXIST",
+        c::CONTROLLER_ELECT_MASTER_FAILED => "CONTROLLER_ELECT_MASTER_FAILED",
+        c::CONTROLLER_ALTER_SYNC_STATE_SET_FAILED => "CONTROLLER_ALTER_SYNC_STATE_SET_FAILED",
+        c::CONTROLLER_BROKER_ID_INVALID => "CONTROLLER_BROKER_ID_INVALID",
+        _ => namesrv::metrics::result_name(Some(code)),
+    }
 }
 
 /// The outcome a reply code stands for.
@@ -133,6 +152,30 @@ impl Ctx {
             },
             transport,
         })
+    }
+
+    /// The same options aimed at other addresses (a controller's `-a` list); bad usage if the
+    /// list holds none.
+    pub fn with_addrs(&self, list: &str, option: &str) -> Result<Ctx, Failure> {
+        let addrs = parse_addr_list(list);
+        if addrs.is_empty() {
+            return Err(Failure {
+                outcome: Outcome::Usage,
+                message: format!("{option}: no address in {list:?}"),
+            });
+        }
+        Ok(Ctx {
+            addrs,
+            json: self.json,
+            timeout: self.timeout,
+            credentials: self.credentials.clone(),
+            transport: self.transport.clone(),
+        })
+    }
+
+    /// One call to one address.
+    pub fn call(&self, addr: &str, cmd: &RemotingCommand) -> Result<RemotingCommand, CallError> {
+        call_once_with(addr, self.signed(cmd), self.timeout, &self.transport)
     }
 
     /// Adds `AccessKey` and `Signature` as RocketMQ's `AclClientRPCHook` does.

@@ -1,4 +1,5 @@
-//! `nsadmin`: the NameServer half of Apache's `mqadmin`, same subcommand and option names.
+//! `nsadmin`: the NameServer and controller subcommands of Apache's `mqadmin`, same subcommand
+//! and option names.
 //!
 //! A client of the remoting protocol only (JSON headers, language JAVA, version 479), so it
 //! works against Apache's NameServer too. Human tables by default, `--json` for scripts.
@@ -13,6 +14,12 @@
 //!   NameServer holds its own copy, so a write must reach all of them. Each address gets one
 //!   line (or one JSON result), and an address that fails does not stop the others;
 //! - compareNamesrv asks every address (two or more) and prints what differs between them.
+//!
+//! Controller subcommands take the controller's address(es) with `-a` instead (its own port,
+//! not the NameServer's): getControllerMetaData asks them in order until one answers;
+//! getSyncStateSet, electMaster and cleanBrokerMetadata ask them for the leader, then send to
+//! the leader; getControllerConfig and updateControllerConfig go to every address (each node
+//! keeps its own settings).
 //!
 //! Exit codes: 0 success; 1 an error reply (or a reply that cannot be decoded); 2 bad usage;
 //! 3 not found (TOPIC_NOT_EXIST, QUERY_NOT_FOUND); 4 unreachable (no connection, or no reply
@@ -29,6 +36,7 @@ mod output;
 mod cli;
 mod client;
 mod compare;
+mod controller;
 mod diff;
 mod pipeline;
 mod queries;
@@ -37,8 +45,9 @@ mod writes;
 
 use cli::{Cli, Cmd};
 use client::{Ctx, Failure, Outcome};
+use namesrv_core::controller::codes::request as ctrl_request;
 use queries::{cluster_list, get_kv_list, topic_list, topic_route};
-use writes::{get_namesrv_config, write_all};
+use writes::{get_config, write_all, write_each, Node};
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let ctx = Ctx::from_cli(&cli)?;
@@ -47,7 +56,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::ClusterList { cluster } => cluster_list(&ctx, cluster.as_deref()),
         Cmd::TopicList { cluster } => topic_list(&ctx, cluster.as_deref()),
         Cmd::TopicRoute { topic } => topic_route(&ctx, &topic),
-        Cmd::GetNamesrvConfig => get_namesrv_config(&ctx),
+        Cmd::GetNamesrvConfig => get_config(&ctx, request::GET_NAMESRV_CONFIG),
         Cmd::UpdateNamesrvConfig { key, value } => write_all(
             &ctx,
             req(request::UPDATE_NAMESRV_CONFIG).with_body(format!("{key}={value}\n")),
@@ -96,11 +105,64 @@ fn run(cli: Cli) -> Result<(), Failure> {
             write_all(&ctx, cmd, &format!("delete topic[{topic}]"), None)
         }
         Cmd::CompareNamesrv { in_flight } => compare::compare_namesrv(&ctx, usize::from(in_flight)),
+        Cmd::GetControllerMetaData { controller } => {
+            controller::get_controller_metadata(&ctx.with_addrs(&controller, "-a")?)
+        }
+        Cmd::GetSyncStateSet {
+            controller,
+            brokers,
+            cluster,
+        } => controller::get_sync_state_set(
+            &ctx,
+            &ctx.with_addrs(&controller, "-a")?,
+            brokers.as_deref(),
+            cluster.as_deref(),
+        ),
+        Cmd::ElectMaster {
+            controller,
+            cluster,
+            broker_name,
+            broker_id,
+        } => controller::elect_master(
+            &ctx.with_addrs(&controller, "-a")?,
+            &cluster,
+            &broker_name,
+            broker_id,
+        ),
+        Cmd::CleanBrokerMetadata {
+            controller,
+            cluster,
+            broker_name,
+            ids,
+            clean_living,
+        } => controller::clean_broker_metadata(
+            &ctx.with_addrs(&controller, "-a")?,
+            &cluster,
+            &broker_name,
+            ids.as_deref(),
+            clean_living,
+        ),
+        Cmd::GetControllerConfig { controller } => get_config(
+            &ctx.with_addrs(&controller, "-a")?,
+            ctrl_request::GET_CONTROLLER_CONFIG,
+        ),
+        Cmd::UpdateControllerConfig {
+            controller,
+            key,
+            value,
+        } => write_each(
+            &ctx.with_addrs(&controller, "-a")?,
+            req(ctrl_request::UPDATE_CONTROLLER_CONFIG)
+                .with_body(controller::config_body(&key, &value)?),
+            &format!("update config {}={value}", key.trim()),
+            None,
+            Node::Controller,
+        ),
     }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cli::expand_mqadmin_shorts(std::env::args_os().collect()));
     match run(cli) {
         Ok(()) => Outcome::Ok.exit(),
         Err(f) => {
