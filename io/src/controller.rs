@@ -255,7 +255,12 @@ impl ControllerServer {
             "controller started (enableControllerInNamesrv)"
         );
         let epoch = Instant::now();
-        let machine = Controller::new(settings.clone(), replicas, applied, 0);
+        let mut machine = Controller::new(settings.clone(), replicas, applied, 0);
+        // Lease generations must keep growing across restarts: start past any earlier run's.
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        machine.set_lease_generation_base(micros);
         let (notify_tx, notify_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {

@@ -181,7 +181,16 @@ pub struct Controller {
     next_scan: Option<Millis>,
     /// How many events have been applied (the log's length, for restarts and checks).
     applied: u64,
+    /// Per set, the write lease last granted (holder, when it runs out): local, not replicated.
+    leases: std::collections::BTreeMap<String, (BrokerId, Millis)>,
+    /// The last lease generation handed out; grants strictly increase it.
+    lease_generation: u64,
 }
+
+/// How long a write lease lasts, and the margin the broker keeps (rocketmq-broker 1.0.0 wants
+/// a margin of at least 1 s below the duration).
+const LEASE_MS: Millis = 10_000;
+const LEASE_MARGIN_MS: Millis = 2_000;
 
 impl Controller {
     /// A controller at `now` with the state replayed from its log. A group of one peer leads
@@ -201,6 +210,8 @@ impl Controller {
             shutting_down: false,
             next_scan: None,
             applied,
+            leases: Default::default(),
+            lease_generation: 0,
         };
         c.set_leader(leader, now, &mut Vec::new());
         c
@@ -215,6 +226,38 @@ impl Controller {
             n += 1;
         }
         (r, n)
+    }
+
+    /// Where lease generations start (the shell passes something larger than any generation
+    /// an earlier run handed out, such as the wall clock in microseconds): a broker refuses a
+    /// grant whose generation does not grow.
+    pub fn set_lease_generation_base(&mut self, base: u64) {
+        self.lease_generation = self.lease_generation.max(base);
+    }
+
+    /// A write lease for a set's current master at its current epoch (rocketmq-broker 1.0.0
+    /// refuses messages without one). A new master gets none until the lease of the one before
+    /// has run out, so two masters never both hold one.
+    fn grant_lease(&mut self, key: &LiveKey, epoch: i32, now: Millis) -> Option<String> {
+        let set = self.replicas.get(&key.name)?;
+        if set.cluster != key.cluster || set.master != Some(key.id) || set.master_epoch != epoch {
+            return None;
+        }
+        if let Some((holder, until)) = self.leases.get(&key.name) {
+            if *holder != key.id && now < *until {
+                return None;
+            }
+        }
+        self.lease_generation += 1;
+        self.leases
+            .insert(key.name.clone(), (key.id, now.saturating_add(LEASE_MS)));
+        Some(wire::lease_body(
+            key.id,
+            epoch,
+            self.lease_generation,
+            LEASE_MS,
+            LEASE_MARGIN_MS,
+        ))
     }
 
     /// The applied state.
@@ -443,7 +486,7 @@ impl Controller {
                     if !self.is_leader() || self.fenced.is_some() {
                         continue;
                     }
-                    let mut d = requests::elect(self, &broker_name, -1, false, now);
+                    let mut d = requests::elect(self, &broker_name, -1, false, false, now);
                     d.reply = None;
                     (None, true, d, None)
                 }

@@ -87,8 +87,21 @@ pub(crate) fn heartbeat(
         confirm_offset: h.long("confirmOffset").unwrap_or(-1),
         election_priority: h.int("electionPriority").unwrap_or(i32::MAX),
     };
+    let key = hb.key.clone();
+    let epoch = hb.epoch;
     c.live.heartbeat(hb, conn, now);
-    Some(reply(req, rs::SUCCESS, Some("Heart beat success".into())))
+    let mut r = reply(req, rs::SUCCESS, Some("Heart beat success".into()));
+    // Only a two-way heartbeat sees its reply: rocketmq-broker 1.0.0's. Java brokers send it
+    // oneway, so the lease below never reaches them.
+    if !req.is_oneway()
+        && h.string("storeReady")
+            .is_none_or(|v| v.eq_ignore_ascii_case("true"))
+    {
+        if let Some(grant) = c.grant_lease(&key, epoch, now) {
+            r = r.with_body(grant.into_bytes());
+        }
+    }
+    Some(r)
 }
 
 /// CONTROLLER_GET_METADATA_INFO (1005) on any node: the group, the leader this node knows, and
@@ -329,7 +342,10 @@ fn elect_request(c: &Controller, req: &RemotingCommand, now: Millis) -> Decision
     let name = h.string("brokerName").unwrap_or_default();
     let id = h.long("brokerId").unwrap_or(-1);
     let designate = h.boolean("designateElect");
-    let mut d = elect(c, name, id, designate, now);
+    // fastjson writes the member map's Long keys unquoted and Java brokers expect that; other
+    // brokers (rocketmq-broker 1.0.0 parses with serde_json) get standard JSON.
+    let quoted = req.language != crate::codec::command::LanguageCode::JAVA;
+    let mut d = elect(c, name, id, designate, quoted, now);
     if let Some(r) = d.reply.take() {
         d.reply = Some(with_opaque_of(req, r));
     }
@@ -350,6 +366,7 @@ pub(crate) fn elect(
     name: &str,
     broker_id: BrokerId,
     designate: bool,
+    quoted: bool,
     now: Millis,
 ) -> Decision {
     let req = RemotingCommand::request(rq::CONTROLLER_ELECT_MASTER);
@@ -396,7 +413,7 @@ pub(crate) fn elect(
                     "syncStateSetEpoch",
                     set.sync_state_set_epoch.saturating_add(1).to_string(),
                 )
-                .with_body(wire::elect_body(name, set, &sync).into_bytes());
+                .with_body(wire::elect_body(name, set, &sync, quoted).into_bytes());
             Decision {
                 reply: Some(r),
                 events: vec![Event::ElectMaster {

@@ -62,9 +62,18 @@ pub(crate) fn sync_state_set_only(set: &BTreeSet<BrokerId>) -> String {
 
 /// `ElectMasterResponseBody`: the set's members (every registered id, alive or not) and the new
 /// SyncStateSet. The `brokerAddrs` keys are unquoted numbers, as fastjson writes a map with
-/// `Long` keys (§12 Q2); Java readers take them.
-pub(crate) fn elect_body(name: &str, set: &BrokerSet, sync: &BTreeSet<BrokerId>) -> String {
-    let mut w = JsonWriter::new(Dialect::Legacy);
+/// `Long` keys (§12 Q2), unless `quoted` (standard JSON, for strict parsers).
+pub(crate) fn elect_body(
+    name: &str,
+    set: &BrokerSet,
+    sync: &BTreeSet<BrokerId>,
+    quoted: bool,
+) -> String {
+    let mut w = JsonWriter::new(if quoted {
+        Dialect::Standard
+    } else {
+        Dialect::Legacy
+    });
     w.begin_object();
     w.key("brokerMemberGroup").begin_object();
     w.key("brokerAddrs").begin_object();
@@ -161,4 +170,27 @@ pub(crate) fn parse_name_list(body: &[u8]) -> Option<Vec<String>> {
         Value::Array(a) => Some(a.iter().filter_map(fastjson::as_string).collect()),
         _ => None,
     }
+}
+
+/// The write lease a rocketmq-broker 1.0.0 master needs before it takes messages
+/// (`ControllerWriteLeaseGrant`, a Rust-only extension carried by the two-way 904 reply).
+pub(crate) fn lease_body(
+    id: BrokerId,
+    master_epoch: i32,
+    generation: u64,
+    duration: u64,
+    margin: u64,
+) -> String {
+    let mut w = JsonWriter::new(Dialect::Standard);
+    w.begin_object();
+    w.key("brokerId").long(id);
+    w.key("generation")
+        .long(i64::try_from(generation).unwrap_or(i64::MAX));
+    w.key("leaseDurationMillis")
+        .long(i64::try_from(duration).unwrap_or(i64::MAX));
+    w.key("masterEpoch").long(i64::from(master_epoch));
+    w.key("safetyMarginMillis")
+        .long(i64::try_from(margin).unwrap_or(i64::MAX));
+    w.end_object();
+    w.finish()
 }

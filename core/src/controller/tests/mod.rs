@@ -584,5 +584,6 @@ fn scenario3(h: &mut H) {
 }
 
 mod edge;
+mod rust_broker;
 mod scenarios;
 mod scenarios_late;
