@@ -35,7 +35,8 @@ if [[ "${1:-}" != "--inner" ]]; then
   export NSADMIN_BIN="${NSADMIN_BIN:-$(dirname "$NAMESRV_BIN")/nsadmin}"
   [[ -x "$NAMESRV_BIN" && -x "$NSADMIN_BIN" ]] || { say "FAIL: no $NAMESRV_BIN / $NSADMIN_BIN"; exit 1; }
   say "installing peers into $CACHE (cached after the first run)"
-  "$HERE/install.sh" || say "some peers failed to install; they are reported as blocked"
+  # shellcheck disable=SC2086 # one word or none
+  "$HERE/install.sh" ${NAMESRV_INTEROP_ONLY:+broker} || say "some peers failed to install; they are reported as blocked"
   export NAMESRV_INTEROP_INSTALL_SECS=$SECONDS
   say "install and build took ${SECONDS}s; entering a private network namespace (only lo)"
   # Every process of the suite runs in a namespace that has nothing but loopback: the Rust
@@ -473,6 +474,9 @@ failover_client() {
 # ---------------------------------------------------------------------------------------------
 # The run
 # ---------------------------------------------------------------------------------------------
+# NAMESRV_INTEROP_ONLY=controller runs scenario 6 alone (and leaves docs/interop.md as it is).
+source "$HERE/controller_scenario.sh"
+if [[ "${NAMESRV_INTEROP_ONLY:-}" != controller ]]; then
 start_namesrv ns1 9876 || { say "FAIL: namesrv does not start"; cat "$WORK/logs/ns1.log"; exit 1; }
 start_namesrv ns2 9877 || { say "FAIL: a second namesrv does not start"; exit 1; }
 if start_standin; then
@@ -701,6 +705,10 @@ for c in "${CLIENTS[@]}"; do
 done
 stop_proc broker TERM
 stop_proc standin TERM
+fi
+
+# --- scenario 6: controller mode (tests/interop/controller_scenario.sh) ---
+controller_scenario
 
 # ---------------------------------------------------------------------------------------------
 # Report
@@ -710,6 +718,7 @@ say "scenarios took ${SECONDS}s (install/build before them: ${NAMESRV_INTEROP_IN
 # The results table lives in docs/interop.md, between <!-- interop-table:start --> and
 # <!-- interop-table:end -->; report.py replaces only what lies between the two markers.
 INTEROP_DOC="$ROOT/docs/interop.md"
+[[ -n "${NAMESRV_INTEROP_ONLY:-}" ]] && NAMESRV_INTEROP_README=0
 python3 "$HERE/report.py" "$RESULTS" --readme "$INTEROP_DOC" --write "${NAMESRV_INTEROP_README:-1}"
 passed=$(awk -F'\t' '$3=="pass"' "$RESULTS" | wc -l)
 failed=$(awk -F'\t' '$3=="fail"' "$RESULTS" | wc -l)

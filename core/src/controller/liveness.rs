@@ -1,14 +1,21 @@
 //! Who is alive: the heartbeat table every controller keeps for itself (Apache's
 //! `DefaultBrokerHeartbeatManager`). Not replicated: brokers heartbeat every controller.
 //!
-//! Deliberate difference (spec §12 Q7, apache/rocketmq#11045): a heartbeat moves the entry to
-//! the connection and address that carried it. Apache keeps the first connection forever, so
-//! the late close of a stale connection evicted a healthy broker and could fail its set over.
+//! Deliberate difference (spec §12 Q7, apache/rocketmq#11045): an entry remembers every open
+//! connection its heartbeats came on (the last few), and a close makes the replica inactive
+//! only when it was the last of them; the address follows the latest heartbeat. Apache keeps
+//! the first connection forever, so the late close of a stale connection evicted a healthy
+//! broker and could fail its set over; and a broker may heartbeat on several connections
+//! (rocketmq-broker 1.0.0 sends 904 to the leader and to every `controllerAddr` entry).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::state::BrokerId;
 use crate::route::{ConnId, Millis};
+
+/// How many heartbeat connections an entry remembers: a broker that opened more since has
+/// moved on from the oldest, whose close then says nothing of it.
+pub const MAX_CONNS: usize = 4;
 
 /// Apache's liveness key: (clusterName, brokerName, brokerId).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,8 +37,9 @@ pub struct LiveInfo {
     pub last_update: Millis,
     /// `heartbeatTimeoutMills`.
     pub timeout_ms: Millis,
-    /// The connection of the last heartbeat: its close makes the replica inactive at once.
-    pub conn: ConnId,
+    /// The open connections its heartbeats came on, the latest last (at most
+    /// [`MAX_CONNS`]): when the last of them closes the replica is inactive at once.
+    pub conns: Vec<ConnId>,
     /// The replica's last HA epoch (-1: none), a high-water mark with `max_offset`.
     pub epoch: i32,
     /// Its commit log's end.
@@ -94,7 +102,11 @@ impl Liveness {
                 e.last_update = now;
                 e.timeout_ms = hb.timeout_ms;
                 e.election_priority = hb.election_priority;
-                e.conn = conn;
+                e.conns.retain(|c| *c != conn);
+                e.conns.push(conn);
+                if e.conns.len() > MAX_CONNS {
+                    e.conns.remove(0);
+                }
                 e.address = hb.address;
                 e
             }
@@ -102,7 +114,7 @@ impl Liveness {
                 address: hb.address,
                 last_update: now,
                 timeout_ms: hb.timeout_ms,
-                conn,
+                conns: vec![conn],
                 epoch: hb.epoch,
                 max_offset: hb.max_offset,
                 confirm_offset: hb.confirm_offset,
@@ -137,20 +149,24 @@ impl Liveness {
         out
     }
 
-    /// Removes and returns the entries whose last heartbeat came on `conn`.
+    /// Forgets `conn`; removes and returns the entries it was the last open heartbeat
+    /// connection of.
     pub fn closed(&mut self, conn: ConnId) -> Vec<LiveKey> {
-        let keys: Vec<LiveKey> = self
-            .table
-            .iter()
-            .filter(|(_, e)| e.conn == conn)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in &keys {
+        let mut gone = Vec::new();
+        for (k, e) in self.table.iter_mut() {
+            if let Some(i) = e.conns.iter().position(|c| *c == conn) {
+                e.conns.remove(i);
+                if e.conns.is_empty() {
+                    gone.push(k.clone());
+                }
+            }
+        }
+        for k in &gone {
             if let Some(e) = self.table.remove(k) {
                 self.expiry.remove(&(e.expires_at(), k.clone()));
             }
         }
-        keys
+        gone
     }
 
     /// When the next entry expires.
@@ -183,6 +199,9 @@ impl Liveness {
             ));
         }
         for (k, e) in &self.table {
+            if e.conns.is_empty() || e.conns.len() > MAX_CONNS {
+                return Err(format!("liveness: {k:?} has {} connections", e.conns.len()));
+            }
             if !self.expiry.contains(&(e.expires_at(), k.clone())) {
                 return Err(format!("liveness: {k:?} missing from the expiry index"));
             }

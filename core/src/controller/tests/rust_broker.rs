@@ -86,3 +86,26 @@ fn election_bodies_are_standard_json_for_brokers_that_are_not_java() {
         "{text}"
     );
 }
+
+#[test]
+fn a_replica_heart_beating_on_two_connections_stays_alive_until_the_last_closes() {
+    // A broker may heartbeat on several connections (rocketmq-broker 1.0.0 sends 904 to the
+    // leader and to every controllerAddr entry): only the close of the last says it is gone.
+    let mut h = H::single();
+    scenario3(&mut h);
+    h.beat(Beat::new(1).on(11));
+    h.step(Input::Closed { conn: 1 });
+    assert_eq!(
+        h.set().master,
+        Some(1),
+        "still heart-beating on connection 11"
+    );
+    assert!(h.take_notifies().is_empty());
+    h.step(Input::Closed { conn: 11 });
+    assert_ne!(
+        h.set().master,
+        Some(1),
+        "its last connection closed: failed over"
+    );
+    assert_eq!(h.set().master_epoch, 2);
+}
