@@ -4,6 +4,7 @@
 //! the repository tests on its own. Everything here reports problems as `Err(String)` rather
 //! than panicking, so a test can collect every mismatch of a fixture family before failing.
 
+pub mod controller;
 pub mod harness;
 pub mod http_client;
 

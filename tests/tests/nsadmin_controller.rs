@@ -3,10 +3,8 @@
 //! namesrv with the embedded controller, whose broker sets are driven over TCP as brokers in
 //! controller mode drive them.
 
-use std::net::TcpListener;
-use std::time::{Duration, Instant};
-
-use namesrv_core::protocol::{response, RemotingCommand};
+use namesrv_core::protocol::response;
+use namesrv_tests::controller::{args, broker_port, client, heartbeat, join, req, CLUSTER};
 use namesrv_tests::harness::Reg;
 use namesrv_tests::server::{
     free_port, nsadmin_binary, run_nsadmin, Client, NsadminRun, TempDir, TestServer,
@@ -17,95 +15,6 @@ const ERROR: i32 = 1;
 const USAGE: i32 = 2;
 const NOT_FOUND: i32 = 3;
 const UNREACHABLE: i32 = 4;
-const CLUSTER: &str = "DefaultCluster";
-
-fn args(port: u16, store: &std::path::Path) -> Vec<String> {
-    vec![
-        "--set".into(),
-        "enableControllerInNamesrv=true".into(),
-        "--set".into(),
-        format!("controllerDLegerPeers=n0-127.0.0.1:{port}"),
-        "--set".into(),
-        "controllerDLegerGroup=group1".into(),
-        "--set".into(),
-        format!("controllerStorePath={}", store.display()),
-    ]
-}
-
-fn client(port: u16) -> Client {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Client::connect(port);
-        }
-        assert!(Instant::now() < deadline, "controller port {port} not up");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn req(code: i32, ext: &[(&str, &str)]) -> RemotingCommand {
-    ext.iter()
-        .fold(RemotingCommand::request(code), |c, (k, v)| {
-            c.with_ext(k, *v)
-        })
-}
-
-fn heartbeat(c: &mut Client, name: &str, id: &str, addr: &str, epoch: &str) {
-    let mut hb = req(
-        904,
-        &[
-            ("clusterName", CLUSTER),
-            ("brokerName", name),
-            ("brokerId", id),
-            ("brokerAddr", addr),
-            ("epoch", epoch),
-            ("maxOffset", "0"),
-            ("confirmOffset", "0"),
-            ("heartbeatTimeoutMills", "10000"),
-            ("electionPriority", "2147483647"),
-        ],
-    );
-    hb.flag = 2;
-    c.send(hb);
-    // A connection's frames are handled in order: once this is answered, so is the heartbeat.
-    assert_eq!(c.call(req(1005, &[])).code, 0);
-}
-
-/// A broker's remoting port, where the controller's notifications can land.
-fn broker_port() -> (TcpListener, String) {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = format!("127.0.0.1:{}", l.local_addr().expect("addr").port());
-    (l, addr)
-}
-
-/// 1012 -> 1013 -> 1003, as a broker with a fresh store; returns its id.
-fn join(c: &mut Client, name: &str, addr: &str) -> String {
-    let next = c.call(req(1012, &[("clusterName", CLUSTER), ("brokerName", name)]));
-    assert_eq!(next.code, 0, "{next:?}");
-    let id = next.ext("nextBrokerId").expect("nextBrokerId").to_owned();
-    let code = format!("{addr};1796164319126");
-    let applied = c.call(req(
-        1013,
-        &[
-            ("clusterName", CLUSTER),
-            ("brokerName", name),
-            ("appliedBrokerId", &id),
-            ("registerCheckCode", &code),
-        ],
-    ));
-    assert_eq!(applied.code, 0, "{applied:?}");
-    let reg = c.call(req(
-        1003,
-        &[
-            ("clusterName", CLUSTER),
-            ("brokerName", name),
-            ("brokerId", &id),
-            ("brokerAddress", addr),
-        ],
-    ));
-    assert_eq!(reg.code, 0, "{reg:?}");
-    id
-}
 
 /// The master `master` (at `epoch`) takes `set` into its SyncStateSet, whose epoch it holds
 /// as `set_epoch`.
@@ -173,7 +82,7 @@ fn controller_subcommands_against_the_embedded_controller() {
     let (_lc, addr_c) = broker_port();
     let (_ld, addr_d) = broker_port();
     let mut a = client(port);
-    assert_eq!(join(&mut a, "broker-a", &addr_a), "1");
+    assert_eq!(join(&mut a, "broker-a", &addr_a).0, "1");
     heartbeat(&mut a, "broker-a", "1", &addr_a, "-1");
     let elected = a.call(req(
         1002,
@@ -187,12 +96,12 @@ fn controller_subcommands_against_the_embedded_controller() {
     assert_eq!(elected.code, 0, "{elected:?}");
     assert_eq!(elected.ext("masterEpoch"), Some("1"));
     let mut b = client(port);
-    assert_eq!(join(&mut b, "broker-a", &addr_b), "2");
+    assert_eq!(join(&mut b, "broker-a", &addr_b).0, "2");
     heartbeat(&mut b, "broker-a", "2", &addr_b, "1");
     alter(&mut a, "1", "1", "1,2", 1);
     let mut c = client(port);
-    assert_eq!(join(&mut c, "broker-a", &addr_c), "3");
-    assert_eq!(join(&mut c, "broker-b", &addr_d), "1");
+    assert_eq!(join(&mut c, "broker-a", &addr_c).0, "3");
+    assert_eq!(join(&mut c, "broker-b", &addr_d).0, "1");
     // broker-a is in the NameServer's route table too, for getSyncStateSet -c.
     let mut registrar = server.client();
     let reg = Reg::new(CLUSTER, &addr_a, "broker-a", 0).topics(&["T", "U"]);
