@@ -185,6 +185,8 @@ pub struct Controller {
     leases: std::collections::BTreeMap<String, (BrokerId, Millis)>,
     /// The last lease generation handed out; grants strictly increase it.
     lease_generation: u64,
+    /// Replicas that went inactive while an append was in flight (set, id).
+    gone_in_flight: Vec<(String, BrokerId)>,
 }
 
 /// How long a write lease lasts, and the margin the broker keeps (rocketmq-broker 1.0.0 wants
@@ -212,6 +214,7 @@ impl Controller {
             applied,
             leases: Default::default(),
             lease_generation: 0,
+            gone_in_flight: Vec::new(),
         };
         c.set_leader(leader, now, &mut Vec::new());
         c
@@ -380,6 +383,9 @@ impl Controller {
             self.queue.push_back(Job::Elect {
                 broker_name: key.name.clone(),
             });
+        }
+        if self.inflight.is_some() {
+            self.gone_in_flight.push((key.name.clone(), key.id));
         }
         out.push(Effect::Note(Note::Inactive { key, closed }));
     }
@@ -568,6 +574,7 @@ impl Controller {
         let Some(inflight) = self.inflight.take_if(|i| i.ticket == ticket) else {
             return;
         };
+        let gone_in_flight = std::mem::take(&mut self.gone_in_flight);
         match (result, inflight.config) {
             (Ok(()), Some(next)) => {
                 self.config = next;
@@ -608,6 +615,33 @@ impl Controller {
                 }
                 if let Some(name) = inflight.notify {
                     self.notify(&name, now, out);
+                }
+                // A master elected while its append was in flight may have gone inactive
+                // meanwhile: its close or expiry found it not yet master and elected nobody.
+                // Elect again now rather than a scan later (found by the simulator). Only then:
+                // a first election may rightly name a replica not heard from yet.
+                for e in &inflight.events {
+                    if let Event::ElectMaster {
+                        broker_name,
+                        new_master: Some(m),
+                    } = e
+                    {
+                        let queued = self.queue.iter().any(
+                            |j| matches!(j, Job::Elect { broker_name: b } if b == broker_name),
+                        );
+                        let gone = gone_in_flight
+                            .iter()
+                            .any(|(n, id)| n == broker_name && id == m);
+                        if self.is_leader()
+                            && !queued
+                            && gone
+                            && !self.is_alive(broker_name, *m, now)
+                        {
+                            self.queue.push_back(Job::Elect {
+                                broker_name: broker_name.clone(),
+                            });
+                        }
+                    }
                 }
             }
             (Err(e), None) => {

@@ -654,3 +654,30 @@ fn config_listing_names_the_settable_key() {
     );
     assert!(!text.contains("isProcessReadEvent"), "{text}");
 }
+
+/// An election decided for a live replica whose append is still in flight when that replica
+/// dies: its close found it not yet master, so once the election applies the controller
+/// elects again at once instead of leaving a dead master until the next scan (found by the
+/// simulator, seed 326).
+#[test]
+fn a_master_that_died_while_its_election_was_in_flight_is_replaced_at_once() {
+    let mut h = H::single();
+    scenario3(&mut h);
+    h.hold = true;
+    // An admin switches to 2; before that is durable, 2's connection closes.
+    assert_eq!(h.send(ADMIN, elect_req(Some(2), true)), None);
+    h.step(Input::Closed { conn: 2 });
+    h.hold = false;
+    h.complete(Ok(()));
+    // Applied: 2 was master at epoch 2 for a moment; the controller elected again from the
+    // SyncStateSet {2}, where nobody is alive: one masterless event, and the scan or a
+    // broker's 1002 takes it from there. No dead master is left standing.
+    assert_ne!(h.set().master, Some(2));
+    assert_eq!(
+        h.disk.last(),
+        Some(&Event::ElectMaster {
+            broker_name: SET.into(),
+            new_master: None
+        })
+    );
+}
