@@ -13,6 +13,7 @@
 //! seed; the same seed replays the same schedule, and the trace hash proves it.
 
 mod check;
+pub mod controller;
 mod model;
 mod sim;
 mod writes;

@@ -70,7 +70,9 @@ impl Conn {
 
 fn req(code: i32, ext: &[(&str, &str)]) -> RemotingCommand {
     ext.iter()
-        .fold(RemotingCommand::request(code), |c, (k, v)| c.with_ext(k, *v))
+        .fold(RemotingCommand::request(code), |c, (k, v)| {
+            c.with_ext(k, *v)
+        })
 }
 
 fn ok(r: &RemotingCommand, what: &str) -> Result<(), String> {
@@ -111,9 +113,15 @@ fn heartbeat(r: &mut Replica, name: &str, timeout_ms: u64) -> Result<Instant, St
 
 fn join(ctrl: SocketAddr, name: &str) -> Result<Replica, String> {
     let port = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let addr = format!("127.0.0.1:{}", port.local_addr().map_err(|e| e.to_string())?.port());
+    let addr = format!(
+        "127.0.0.1:{}",
+        port.local_addr().map_err(|e| e.to_string())?.port()
+    );
     let mut conn = Conn::connect(ctrl)?;
-    let next = conn.call(req(1012, &[("clusterName", "BenchCluster"), ("brokerName", name)]))?;
+    let next = conn.call(req(
+        1012,
+        &[("clusterName", "BenchCluster"), ("brokerName", name)],
+    ))?;
     ok(&next, "1012")?;
     let id = next.ext("nextBrokerId").unwrap_or("1").to_owned();
     let code = format!("{addr};1");
@@ -168,11 +176,17 @@ fn await_notify(port: &TcpListener, master: &str, wait: Duration) -> Result<Inst
             Err(_) => std::thread::yield_now(),
         }
     }
-    Err(format!("no notification naming master {master} within {wait:?}"))
+    Err(format!(
+        "no notification naming master {master} within {wait:?}"
+    ))
 }
 
 /// A set of two with the first as master and the second in sync; both heart-beating.
-fn set_up(ctrl: SocketAddr, name: &str, timeout_ms: u64) -> Result<(Replica, Replica, Instant), String> {
+fn set_up(
+    ctrl: SocketAddr,
+    name: &str,
+    timeout_ms: u64,
+) -> Result<(Replica, Replica, Instant), String> {
     let mut a = join(ctrl, name)?;
     heartbeat(&mut a, name, timeout_ms)?;
     let elected = a.conn.call(req(
@@ -250,8 +264,14 @@ pub(crate) fn failover_mode(opts: &Opts) -> Result<(), String> {
             expiry.quantile(1.0)
         );
     } else {
-        println!("{}", line("master connection closed -> slave notified", &close));
-        println!("{}", line("master heartbeat deadline -> slave notified", &expiry));
+        println!(
+            "{}",
+            line("master connection closed -> slave notified", &close)
+        );
+        println!(
+            "{}",
+            line("master heartbeat deadline -> slave notified", &expiry)
+        );
     }
     Ok(())
 }
