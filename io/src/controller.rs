@@ -8,6 +8,7 @@
 //! requests exactly as Apache's single event thread does, and a crash loses nothing that was
 //! acknowledged. A group of several peers needs replication (issue 19) and is refused at start.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,10 +39,19 @@ pub const SETTINGS_FILE: &str = "controller.properties";
 /// broker's 5 s poll makes up for a lost one).
 const NOTIFY_BUDGET: Duration = Duration::from_secs(3);
 
+/// The controller's settings and what 1009 persisted on earlier runs.
+pub struct Settings {
+    /// The settings to start with.
+    pub config: ControllerConfig,
+    /// The keys `<controllerStorePath>/controller.properties` holds (1009's, applied last).
+    pub persisted: BTreeMap<String, String>,
+}
+
 /// Builds the controller's settings from the NameServer's: the controller keys a `-c` file or
 /// `--set` gave (kept in `extra`), `scanNotActiveBrokerInterval` (one key sets both, as in
-/// Apache's embedded mode), `~/` expanded, then what 1009 persisted last time.
-pub fn settings(config: &NamesrvConfig, home: &Path) -> Result<ControllerConfig, String> {
+/// Apache's embedded mode), `~/` expanded, then the keys 1009 persisted on earlier runs (each
+/// logged: they win over the file and the command line).
+pub fn settings(config: &NamesrvConfig, home: &Path) -> Result<Settings, String> {
     let mut c = ControllerConfig {
         scan_not_active_broker_interval: config.scan_not_active_broker_interval,
         ..ControllerConfig::default()
@@ -53,17 +63,28 @@ pub fn settings(config: &NamesrvConfig, home: &Path) -> Result<ControllerConfig,
     if let Some(rest) = c.store_path.strip_prefix("~/") {
         c.store_path = home.join(rest).display().to_string();
     }
-    let persisted = Path::new(&c.store_path).join(SETTINGS_FILE);
-    if let Ok(text) = std::fs::read_to_string(&persisted) {
-        let props = namesrv_core::config::parse_properties(&text)
-            .map_err(|e| format!("{}: {e}", persisted.display()))?;
-        let refused = c.blacklist();
-        for (k, v) in props {
-            if !refused.contains(&k) {
-                c.set(&k, &v)
-                    .map_err(|e| format!("{}: {e}", persisted.display()))?;
+    let file = Path::new(&c.store_path).join(SETTINGS_FILE);
+    let mut persisted = BTreeMap::new();
+    match std::fs::read_to_string(&file) {
+        Ok(text) => {
+            let props = namesrv_core::config::parse_properties(&text)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let refused = c.blacklist();
+            for (k, v) in props {
+                if refused.contains(&k) {
+                    warn!(file = %file.display(), key = %k, "controller setting ignored: not settable by 1009");
+                    continue;
+                }
+                if c.set(&k, &v)
+                    .map_err(|e| format!("{}: {e}", file.display()))?
+                {
+                    info!(file = %file.display(), key = %k, value = %v, "controller setting from an earlier UPDATE_CONTROLLER_CONFIG");
+                    persisted.insert(k, v.trim().to_owned());
+                }
             }
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", file.display())),
     }
     if !c.controller_type.eq_ignore_ascii_case("DLedger") {
         return Err(format!(
@@ -82,7 +103,10 @@ pub fn settings(config: &NamesrvConfig, home: &Path) -> Result<ControllerConfig,
             c.self_peer().map(|p| p.addr).unwrap_or_default()
         ));
     }
-    Ok(c)
+    Ok(Settings {
+        config: c,
+        persisted,
+    })
 }
 
 /// The controller, its log, and what the connections share.
@@ -90,6 +114,9 @@ pub struct Shared {
     inner: Mutex<Inner>,
     epoch: Instant,
     next_conn: AtomicU64,
+    /// The controller's next deadline (`u64::MAX`: none), written at the end of every step so
+    /// the timer never waits for the lock (a step may be fsyncing an append).
+    next_deadline: AtomicU64,
     deadline_changed: Notify,
     notify_tx: mpsc::UnboundedSender<(String, RemotingCommand)>,
     metrics: Metrics,
@@ -109,16 +136,27 @@ impl Shared {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock left the machine as it was before that step.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock().unwrap_or_else(|p| {
+            // A step panicked half-way (a bug): the machine may be mid-decision, an append
+            // in flight never to complete. Stop deciding; a restart replays the log.
+            let mut inner = p.into_inner();
+            if inner.machine.fenced().is_none() {
+                error!("controller: a step panicked; no more decisions until restart");
+                inner
+                    .machine
+                    .fence("a step panicked; restart the controller".into());
+            }
+            inner
+        })
     }
 
     /// Steps the controller and carries out its effects until none is left waiting: appends
     /// are fsynced here, under the lock. Returns the replies.
     pub fn step(&self, input: Input) -> Vec<(u64, RemotingCommand)> {
-        let now = self.now();
         let mut replies = Vec::new();
         let mut inner = self.lock();
+        // Read under the lock: steps see time only move forward.
+        let now = self.now();
         let mut pending = vec![input];
         while let Some(input) = pending.pop() {
             for effect in inner.machine.step(now, input) {
@@ -143,6 +181,8 @@ impl Shared {
                 }
             }
         }
+        let next = inner.machine.next_deadline().unwrap_or(u64::MAX);
+        self.next_deadline.store(next, Ordering::SeqCst);
         drop(inner);
         self.deadline_changed.notify_one();
         replies
@@ -226,12 +266,24 @@ pub struct ControllerServer {
 impl ControllerServer {
     /// Opens the log (replaying it), binds the self peer's port on `bind_address`.
     pub async fn bind(
-        settings: ControllerConfig,
+        settings: Settings,
         bind_address: &str,
         idle: Option<Duration>,
     ) -> Result<Self, String> {
+        let Settings {
+            config: settings,
+            persisted,
+        } = settings;
         let store = PathBuf::from(&settings.store_path);
+        let fresh = !store.join(crate::controller_log::FILE_NAME).exists();
         let opened = EventLog::open(&store)?;
+        if fresh && has_dledger_store(&store) {
+            warn!(
+                dir = %store.display(),
+                "controllerStorePath holds a Java controller's DLedger store (dledger-*): it is \
+                 not read; this controller starts empty, and brokers it knew must register again"
+            );
+        }
         if let Some(n) = opened.truncated {
             warn!(
                 file = %opened.log.path().display(),
@@ -261,6 +313,8 @@ impl ControllerServer {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
         machine.set_lease_generation_base(micros);
+        machine.set_persisted_settings(persisted);
+        let first_deadline = machine.next_deadline().unwrap_or(u64::MAX);
         let (notify_tx, notify_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
@@ -269,6 +323,7 @@ impl ControllerServer {
             }),
             epoch,
             next_conn: AtomicU64::new(1),
+            next_deadline: AtomicU64::new(first_deadline),
             deadline_changed: Notify::new(),
             notify_tx,
             metrics: Metrics::new(),
@@ -353,10 +408,11 @@ impl ControllerServer {
 /// ticks, off the I/O workers (a tick may elect, and an election is fsynced).
 async fn timer(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     loop {
-        let next = shared.with(Controller::next_deadline);
-        let sleep = match next {
-            Some(d) => Duration::from_millis(d.saturating_sub(shared.now())),
-            None => Duration::from_secs(3600),
+        let next = shared.next_deadline.load(Ordering::SeqCst);
+        let sleep = if next == u64::MAX {
+            Duration::from_secs(3600)
+        } else {
+            Duration::from_millis(next.saturating_sub(shared.now()))
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {
@@ -387,4 +443,13 @@ async fn notify(addr: String, cmd: RemotingCommand) {
         Ok(Err(e)) => warn!(broker_addr = %addr, error = %e, "controller: cannot notify broker"),
         Err(_) => warn!(broker_addr = %addr, "controller: timed out notifying broker"),
     }
+}
+
+/// Whether `dir` holds a Java controller's DLedger store (`dledger-<selfId>/`).
+fn has_dledger_store(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("dledger-"))
+    })
 }

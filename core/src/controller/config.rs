@@ -134,7 +134,13 @@ impl ControllerConfig {
                 self.scan_not_active_broker_interval = parse_long(key, v)?
             }
             "scanInactiveMasterInterval" => {
-                self.scan_inactive_master_interval = parse_long(key, v)?
+                // Each scan takes the controller's lock; below 100 ms it would be most of
+                // what the controller does.
+                let ms = parse_long(key, v)?;
+                if ms < 100 {
+                    return Err(format!("{key}: {ms} ms is below the minimum of 100"));
+                }
+                self.scan_inactive_master_interval = ms
             }
             "electMasterMaxRetryCount" => self.elect_master_max_retry_count = parse_long(key, v)?,
             "enableElectUncleanMaster" => self.enable_elect_unclean_master = parse_bool(v),

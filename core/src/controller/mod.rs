@@ -159,7 +159,8 @@ enum Job {
 struct Inflight {
     ticket: u64,
     events: Vec<Event>,
-    config: Option<ControllerConfig>,
+    /// A settings write: the new settings, and what the file holds after it.
+    config: Option<(ControllerConfig, std::collections::BTreeMap<String, String>)>,
     reply: Option<(ConnId, RemotingCommand)>,
     notify: Option<String>,
 }
@@ -187,6 +188,12 @@ pub struct Controller {
     lease_generation: u64,
     /// Replicas that went inactive while an append was in flight (set, id).
     gone_in_flight: Vec<(String, BrokerId)>,
+    /// No lease is granted before this: a lease an earlier run granted (which this run does
+    /// not remember) has run out by then.
+    leases_from: Millis,
+    /// The settings 1009 changed on this node, over its runs: what `controller.properties`
+    /// holds (the rest comes from the start-up configuration).
+    persisted: std::collections::BTreeMap<String, String>,
 }
 
 /// How long a write lease lasts, and the margin the broker keeps (rocketmq-broker 1.0.0 wants
@@ -215,6 +222,8 @@ impl Controller {
             leases: Default::default(),
             lease_generation: 0,
             gone_in_flight: Vec::new(),
+            leases_from: now.saturating_add(LEASE_MS),
+            persisted: Default::default(),
         };
         c.set_leader(leader, now, &mut Vec::new());
         c
@@ -246,6 +255,9 @@ impl Controller {
         if set.cluster != key.cluster || set.master != Some(key.id) || set.master_epoch != epoch {
             return None;
         }
+        if now < self.leases_from {
+            return None;
+        }
         if let Some((holder, until)) = self.leases.get(&key.name) {
             if *holder != key.id && now < *until {
                 return None;
@@ -261,6 +273,21 @@ impl Controller {
             LEASE_MS,
             LEASE_MARGIN_MS,
         ))
+    }
+
+    /// The settings an earlier 1009 persisted (read back at start), so the next 1009 writes
+    /// them again with its own keys.
+    pub fn set_persisted_settings(&mut self, props: std::collections::BTreeMap<String, String>) {
+        self.persisted = props;
+    }
+
+    /// Stops deciding: every write from now on gets SYSTEM_ERROR, and work queued or in
+    /// flight is dropped (the shell calls this when a step panicked, so the machine may be
+    /// half-way through one; a restart replays the log).
+    pub fn fence(&mut self, why: String) {
+        self.fenced = Some(why);
+        self.inflight = None;
+        self.queue.clear();
     }
 
     /// The applied state.
@@ -524,16 +551,20 @@ impl Controller {
                 (Some(conn), Some(r)) if !oneway => Some((conn, r)),
                 _ => None,
             };
-            if let Some(next) = config {
+            if let Some((next, changed)) = config {
+                // The file keeps only what 1009 set (on this node, over its runs): the keys
+                // the operator's own configuration sets are not frozen by one update.
+                let mut file = self.persisted.clone();
+                file.extend(changed);
                 let ticket = self.ticket();
                 out.push(Effect::PersistConfig {
                     ticket,
-                    content: next.to_properties_text(),
+                    content: file.iter().map(|(k, v)| format!("{k}={v}\n")).collect(),
                 });
                 self.inflight = Some(Inflight {
                     ticket,
                     events: Vec::new(),
-                    config: Some(next),
+                    config: Some((next, file)),
                     reply,
                     notify: None,
                 });
@@ -576,8 +607,9 @@ impl Controller {
         };
         let gone_in_flight = std::mem::take(&mut self.gone_in_flight);
         match (result, inflight.config) {
-            (Ok(()), Some(next)) => {
+            (Ok(()), Some((next, file))) => {
                 self.config = next;
+                self.persisted = file;
                 if let Some((conn, cmd)) = inflight.reply {
                     out.push(Effect::Reply { conn, cmd });
                 }

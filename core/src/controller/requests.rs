@@ -136,11 +136,14 @@ pub(crate) fn get_config(c: &Controller, req: &RemotingCommand) -> RemotingComma
     reply(req, rs::SUCCESS, None).with_body(text.into_bytes())
 }
 
+/// What a 1009 changes: the new settings, and the keys it set (for the settings file).
+pub(crate) type SettingsUpdate = (super::ControllerConfig, Vec<(String, String)>);
+
 /// UPDATE_CONTROLLER_CONFIG (1009), this node only: the new settings, or the refusal.
 pub(crate) fn update_config(
     c: &Controller,
     req: &RemotingCommand,
-) -> Result<Option<super::ControllerConfig>, RemotingCommand> {
+) -> Result<Option<SettingsUpdate>, RemotingCommand> {
     let Some(body) = req.body.as_ref().filter(|b| !b.is_empty()) else {
         return Ok(None);
     };
@@ -161,6 +164,7 @@ pub(crate) fn update_config(
         ));
     }
     let mut next = c.config.clone();
+    let mut changed = Vec::new();
     for (k, v) in &props {
         if v.chars().any(char::is_control) {
             return Err(reply(
@@ -172,10 +176,14 @@ pub(crate) fn update_config(
             ));
         }
         // Unknown keys are ignored, as Apache's properties2Object ignores them.
-        next.set(k, v)
-            .map_err(|e| reply(req, rs::SYSTEM_ERROR, Some(e)))?;
+        if next
+            .set(k, v)
+            .map_err(|e| reply(req, rs::SYSTEM_ERROR, Some(e)))?
+        {
+            changed.push((k.clone(), v.trim().to_owned()));
+        }
     }
-    Ok(Some(next))
+    Ok(Some((next, changed)))
 }
 
 /// Handles one leader-only request against the applied state.
@@ -656,7 +664,8 @@ fn clean(c: &Controller, req: &RemotingCommand, now: Millis) -> Decision {
                 return fail(format!("Broker {name} is still alive, clean up failure"));
             }
         } else {
-            for part in list.split(';') {
+            // Java's split drops trailing empty strings: "1;2;" is ids 1 and 2.
+            for part in list.trim_end_matches(';').split(';') {
                 match part.trim().parse::<BrokerId>() {
                     Ok(id) => {
                         ids.insert(id);

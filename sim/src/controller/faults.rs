@@ -443,7 +443,7 @@ impl Sim {
                 "the replayed log differs from the state before the restart:\n  before {old:?}\n  replay {replayed:?}"
             ));
         }
-        let config = config_from(self.disk_config.as_deref(), &self.start_config);
+        let (config, persisted) = config_from(self.disk_config.as_deref(), &self.start_config);
         if &config != self.c.config() {
             return self.fail(format!(
                 "the settings on disk are not the settings in use:\n  disk   {config:?}\n  in use {:?}",
@@ -451,6 +451,7 @@ impl Sim {
             ));
         }
         self.c = Controller::new(config, replayed, n, self.now);
+        self.c.set_persisted_settings(persisted);
         if self.c.replicas() != &Controller::replay(&self.disk).0 {
             return self.fail("the restarted controller's state is not the replayed log".into());
         }

@@ -439,15 +439,20 @@ fn ids_text(ids: &BTreeSet<BrokerId>) -> String {
         .join(";")
 }
 
-fn config_from(text: Option<&str>, start: &ControllerConfig) -> ControllerConfig {
-    let Some(text) = text else {
-        return start.clone();
-    };
-    let mut c = ControllerConfig::default();
-    for (k, v) in parse_properties(text).unwrap_or_default() {
-        let _ = c.set(&k, &v);
+/// What a restarted controller runs with, as the shell builds it: the start-up settings, then
+/// the keys 1009 persisted (the file holds only those); and that file's keys.
+fn config_from(
+    text: Option<&str>,
+    start: &ControllerConfig,
+) -> (ControllerConfig, BTreeMap<String, String>) {
+    let mut c = start.clone();
+    let mut persisted = BTreeMap::new();
+    for (k, v) in parse_properties(text.unwrap_or_default()).unwrap_or_default() {
+        if c.set(&k, &v) == Ok(true) {
+            persisted.insert(k, v.trim().to_owned());
+        }
     }
-    c
+    (c, persisted)
 }
 
 impl Sim {

@@ -681,3 +681,40 @@ fn a_master_that_died_while_its_election_was_in_flight_is_replaced_at_once() {
         })
     );
 }
+
+/// The settings file keeps only what 1009 set, merged over this node's runs: keys of the
+/// operator's own configuration are not frozen into it by an unrelated update.
+#[test]
+fn the_settings_file_holds_only_the_keys_1009_set() {
+    let mut c = Controller::new(ControllerConfig::default(), Replicas::default(), 0, T0);
+    c.set_persisted_settings(BTreeMap::from([(
+        "notifyBrokerRoleChanged".to_owned(),
+        "false".to_owned(),
+    )]));
+    let fx = c.step(
+        T0,
+        Input::Request {
+            conn: ADMIN,
+            cmd: update_config_req("electMasterMaxRetryCount=5\nnoSuchKey=1\n"),
+        },
+    );
+    let content = fx.iter().find_map(|e| match e {
+        Effect::PersistConfig { content, .. } => Some(content.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        content.as_deref(),
+        Some("electMasterMaxRetryCount=5\nnotifyBrokerRoleChanged=false\n")
+    );
+}
+
+/// Java's split drops trailing empty strings: "2;" cleans id 2, as Apache does.
+#[test]
+fn a_trailing_semicolon_in_the_clean_list_is_ignored() {
+    let mut h = H::single();
+    scenario3(&mut h);
+    h.step(Input::Closed { conn: 2 });
+    let r = h.ask(ADMIN, clean_req(Some(CLUSTER), SET, Some("2;"), false));
+    assert_eq!(r.code, rs::SUCCESS, "{r:?}");
+    assert!(!h.set().replicas.contains_key(&2));
+}

@@ -22,6 +22,9 @@ fn the_master_gets_a_lease_with_a_growing_generation_and_nobody_else_does() {
     let mut h = H::single();
     h.c.set_lease_generation_base(1_000);
     scenario3(&mut h);
+    // No lease in a controller's first 10 s (one an earlier run granted may still hold).
+    assert_eq!(lease(&h.ask(1, rust_beat(&Beat::new(1).at(1, 0)))), None);
+    h.run_for(10_000, &[1, 2, 3]);
     // The master at its epoch: a lease.
     let b1 = Beat::new(1).at(1, 0);
     let r = h.ask(1, rust_beat(&b1));
@@ -46,6 +49,7 @@ fn the_master_gets_a_lease_with_a_growing_generation_and_nobody_else_does() {
 fn a_new_master_waits_for_the_old_masters_lease_to_run_out() {
     let mut h = H::single();
     scenario3(&mut h);
+    h.run_for(10_000, &[1, 2, 3]);
     let granted_at = h.now;
     assert!(lease(&h.ask(1, rust_beat(&Beat::new(1).at(1, 0)))).is_some());
     // The master's connection closes: 2 is elected (masterEpoch 2) at once.
@@ -108,4 +112,35 @@ fn a_replica_heart_beating_on_two_connections_stays_alive_until_the_last_closes(
         "its last connection closed: failed over"
     );
     assert_eq!(h.set().master_epoch, 2);
+}
+
+#[test]
+fn a_restarted_controller_grants_no_lease_until_any_earlier_one_has_run_out() {
+    // The old master may hold a lease the restarted controller never heard of: the new master
+    // elected before the restart gets none for a lease's length.
+    let mut h = H::single();
+    scenario3(&mut h);
+    h.run_for(10_000, &[1, 2, 3]);
+    assert!(lease(&h.ask(1, rust_beat(&Beat::new(1).at(1, 0)))).is_some());
+    let (state, n) = Controller::replay(&h.disk);
+    let mut restarted = Controller::new(h.c.config().clone(), state, n, h.now);
+    let mut beat = rust_beat(&Beat::new(1).at(1, 0));
+    beat.opaque = 1;
+    let reply = |c: &mut Controller, now: Millis, beat: &RemotingCommand| {
+        c.step(
+            now,
+            Input::Request {
+                conn: 1,
+                cmd: beat.clone(),
+            },
+        )
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Reply { cmd, .. } => Some(cmd),
+            _ => None,
+        })
+        .expect("a two-way heartbeat is answered")
+    };
+    assert_eq!(lease(&reply(&mut restarted, h.now + 9_999, &beat)), None);
+    assert!(lease(&reply(&mut restarted, h.now + 10_000, &beat)).is_some());
 }
