@@ -15,6 +15,7 @@ END = "<!-- interop-table:end -->"
 
 PEERS = {
     "broker": "rocketmq-broker 1.0.0 (crates.io, `rocketmq-broker-rust`)",
+    "broker-ctrl": "rocketmq-broker 1.0.0, master and slave in controller mode (our controller)",
     "cpp210": "Apache C++ client 2.1.0 (PyPI `rocketmq-python-cvs==2.1.0.3`)",
     "cpp1x": "Apache C++ client 1.x (PyPI `rocketmq==0.4.4`)",
     "alions": "ali-ons 3.12.0 (npm)",
