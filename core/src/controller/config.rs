@@ -253,18 +253,20 @@ impl ControllerConfig {
         );
         out
     }
+}
 
-    /// The settings as `.properties` text, sorted by key.
-    pub fn to_properties_text(&self) -> String {
-        let mut out = String::new();
-        for (k, v) in self.all() {
-            out.push_str(k);
-            out.push('=');
-            out.push_str(&v);
-            out.push('\n');
-        }
-        out
+/// `key=value` lines, in the pairs' order: what 1010 answers and `controller.properties` holds.
+pub fn properties_text<K: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> String {
+    let mut out = String::new();
+    for (k, v) in pairs {
+        out.push_str(k.as_ref());
+        out.push('=');
+        out.push_str(v.as_ref());
+        out.push('\n');
     }
+    out
 }
 
 #[cfg(test)]

@@ -559,7 +559,7 @@ impl Controller {
                 let ticket = self.ticket();
                 out.push(Effect::PersistConfig {
                     ticket,
-                    content: file.iter().map(|(k, v)| format!("{k}={v}\n")).collect(),
+                    content: config::properties_text(&file),
                 });
                 self.inflight = Some(Inflight {
                     ticket,

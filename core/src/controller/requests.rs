@@ -132,7 +132,7 @@ pub(crate) fn get_config(c: &Controller, req: &RemotingCommand) -> RemotingComma
             all.insert("listenPort", port.to_owned());
         }
     }
-    let text: String = all.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let text = super::config::properties_text(&all);
     reply(req, rs::SUCCESS, None).with_body(text.into_bytes())
 }
 

@@ -47,14 +47,7 @@ fn main() -> ExitCode {
                     }
                 }
             }
-            let cut = if ran < seeds {
-                format!(
-                    " (of {seeds}: the --seconds budget ran out; next: --start {})",
-                    start + ran
-                )
-            } else {
-                String::new()
-            };
+            let cut = budget_note(ran, seeds, start);
             println!(
                 "simulated {ran} schedules x {steps} steps ({expiries} expiries, {restarts} restarts, {unchanged} unchanged registrations) in {:.1}s: {ran} passed, 0 failed{cut}",
                 t0.elapsed().as_secs_f64()
@@ -130,17 +123,22 @@ fn controller(args: &[String]) -> ExitCode {
             }
         }
     }
-    let cut = if ran < seeds {
+    let cut = budget_note(ran, seeds, start);
+    println!(
+        "simulated {ran} controller schedules x {steps} steps ({inputs} inputs, {elections} elections, {failovers} checked failovers, {restarts} controller restarts, {doa} masters dead before their election applied, each replaced at once) in {:.1}s: {ran} passed, 0 failed{cut}",
+        t0.elapsed().as_secs_f64()
+    );
+    ExitCode::SUCCESS
+}
+
+/// What a run cut short by its `--seconds` budget says after its summary (nothing otherwise).
+fn budget_note(ran: u64, seeds: u64, start: u64) -> String {
+    if ran < seeds {
         format!(
             " (of {seeds}: the --seconds budget ran out; next: --start {})",
             start + ran
         )
     } else {
         String::new()
-    };
-    println!(
-        "simulated {ran} controller schedules x {steps} steps ({inputs} inputs, {elections} elections, {failovers} checked failovers, {restarts} controller restarts, {doa} masters dead before their election applied, each replaced at once) in {:.1}s: {ran} passed, 0 failed{cut}",
-        t0.elapsed().as_secs_f64()
-    );
-    ExitCode::SUCCESS
+    }
 }
