@@ -273,11 +273,16 @@ pub fn controller(data: &[u8]) {
     let mut bufs: [BytesMut; 3] = Default::default();
     let mut i = 0;
     let mut fail_next = false;
+    // Write leases granted, per set: (holder, until). No lease may go to another replica of a
+    // set while the one before it holds (rocketmq-broker 1.0.0 writes only under a lease).
+    let mut leases: std::collections::BTreeMap<String, (i64, u64)> = Default::default();
     let mut drive = |c: &mut Controller, now: u64, input: Input, fail: bool| {
+        let mut replies = Vec::new();
         let mut pending = vec![input];
         while let Some(input) = pending.pop() {
             for e in c.step(now, input) {
                 match e {
+                    Effect::Reply { cmd, .. } => replies.push(cmd),
                     Effect::Append { ticket, events } => {
                         let result = if fail {
                             Err("disk full".to_owned())
@@ -298,6 +303,7 @@ pub fn controller(data: &[u8]) {
                 panic!("controller invariant violated: {e}");
             }
         }
+        replies
     };
     let byte = |i: usize| u64::from(*data.get(i).unwrap_or(&0));
     while i < data.len() {
@@ -313,6 +319,7 @@ pub fn controller(data: &[u8]) {
                 })
         };
         let base = [("clusterName", "c".to_owned()), ("brokerName", set.clone())];
+        let mut two_way_heartbeat = None;
         let built = match op & 0x3f {
             0 => {
                 drive(&mut c, now, Input::Closed { conn }, false);
@@ -339,7 +346,12 @@ pub fn controller(data: &[u8]) {
                         "heartbeatTimeoutMills",
                         (1000 + byte(i + 3) * 50).to_string(),
                     );
-                hb.flag = crate::codec::command::flag::ONEWAY;
+                // Two-way, as rocketmq-broker 1.0.0 sends it: a master may get a lease.
+                if byte(i + 1) & 0x80 == 0 {
+                    hb.flag = crate::codec::command::flag::ONEWAY;
+                } else {
+                    two_way_heartbeat = Some((set.clone(), id as i64));
+                }
                 i += 4;
                 Some(hb)
             }
@@ -421,7 +433,23 @@ pub fn controller(data: &[u8]) {
             }
         };
         if let Some(cmd) = built {
-            drive(&mut c, now, Input::Request { conn, cmd }, fail_next);
+            let replies = drive(&mut c, now, Input::Request { conn, cmd }, fail_next);
+            if let Some((set, id)) = two_way_heartbeat {
+                let granted = replies
+                    .iter()
+                    .filter_map(|r| r.body.as_ref())
+                    .filter_map(|b| fastjson::parse(b).ok())
+                    .any(|v| v.get("leaseDurationMillis").is_some());
+                if granted {
+                    if let Some((holder, until)) = leases.get(&set) {
+                        assert!(
+                            *holder == id || now >= *until,
+                            "set {set}: a lease to {id} while {holder}'s holds until {until} (now {now})"
+                        );
+                    }
+                    leases.insert(set, (id, now + 10_000));
+                }
+            }
         }
     }
     let (state, n) = Controller::replay(&disk);
